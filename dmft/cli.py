@@ -1,0 +1,252 @@
+"""The ``dmft`` command line: a thin layer over ``dmft.api``.
+
+Exit status: 0 success; 1 the run finished but diverged, did not converge, or (validate) the
+theory disagrees with the simulation; 2 bad input (nothing is computed, no file is written).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from . import api
+from .model import ParameterError
+from .store import StoreError
+
+EPILOG = "Parameters are given as key=value (see `dmft params MODEL`)."
+
+
+class UsageError(Exception):
+    """Bad command-line input: reported in one line with exit status 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):
+        raise UsageError(f"{message} (see `{self.prog} --help`)")
+
+
+def _key_values(items: list[str]) -> dict[str, str]:
+    out = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise UsageError(f"expected key=value, got {item!r}")
+        out[key.strip()] = value.strip()
+    return out
+
+
+def _writable_output(path: str, force: bool) -> Path:
+    out = Path(path)
+    if out.exists() and not force:
+        raise UsageError(f"output {out} exists (use --force to overwrite)")
+    if not out.parent.is_dir():
+        raise UsageError(f"cannot write {out}: directory {out.parent} does not exist")
+    return out
+
+
+def _status(result) -> int:
+    """Report a diverged / unconverged run on stderr; its exit status."""
+    if result.solver.get("status", "ok") != "ok":
+        print(f"dmft: warning: {result.solver['status']}", file=sys.stderr)
+        return 1
+    return 0
+
+
+# ---------------------------------------------------------------- verbs
+
+def cmd_models(args) -> int:
+    from .registry import get_model
+    for name in api.models():
+        print(f"{name:24s} {get_model(name).summary}")
+    return 0
+
+
+def cmd_params(args) -> int:
+    from .registry import get_model
+    m = get_model(args.model)
+    print(f"{m.name}: {m.summary}")
+    if m.reference:
+        print(f"reference: {m.reference}")
+    print(f"{'name':10s} {'type':6s} {'default':>10s}  {'allowed':16s} meaning")
+    for p in m.parameters:
+        print(f"{p.name:10s} {p.type.__name__:6s} {p.default!s:>10s}  {p.allowed():16s} {p.meaning}")
+    print("observables: " + ", ".join(m.observables))
+    if m.order_parameters:
+        print("order parameters: " + ", ".join(m.order_parameters))
+    return 0
+
+
+def cmd_solve(args) -> int:
+    given = _key_values(args.params)
+    api.check_params(args.model, args.config, **given)
+    out = _writable_output(args.output, args.force)
+    checkpoint = out.with_name(out.name + ".ckpt")
+    result = api.solve(args.model, args.config, progress=not args.quiet, checkpoint=checkpoint,
+                       checkpoint_every=args.checkpoint_every, resume=args.resume,
+                       command=args.command, **given)
+    result.save(out, force=True)
+    checkpoint.unlink(missing_ok=True)  # the result is safely written
+    return _status(result)
+
+
+def cmd_simulate(args) -> int:
+    given = _key_values(args.params)
+    out = _writable_output(args.output, args.force)
+    result = api.simulate(args.model, args.config, progress=not args.quiet, command=args.command, **given)
+    result.save(out, force=True)
+    return _status(result)
+
+
+def _format_row(values: list[str], widths: list[int]) -> str:
+    return "  ".join(v.rjust(w) for v, w in zip(values, widths))
+
+
+def cmd_show(args) -> int:
+    r = api.load(args.file)
+    prov = r.provenance
+    kind = f"simulation d={r.simulation.get('d')} seeds={r.simulation.get('seeds')}" if r.simulation else "solve"
+    print(f"{r.model} ({kind}); dmft {prov.get('dmft_version')}, created {prov.get('created')}"
+          + (f", seed {r.seed}" if r.seed is not None else ""))
+    if prov.get("command"):
+        print(f"command: {prov['command']}")
+    print("parameters: " + ", ".join(f"{k}={v}" for k, v in r.params.items()))
+    record = {k: v for k, v in r.solver.items() if np.ndim(v) == 0}
+    print("solver: " + ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in record.items()))
+    if r.order:
+        print("order parameters: " + ", ".join(f"{k}{tuple(np.shape(v))}" for k, v in r.order.items()))
+    names = r.observable_names()
+    n = len(r.t)
+    print(f"observables at {min(args.times, n)} of {n} times (t = {r.t[0]:g} .. {r.t[-1]:g}):")
+    idx = sorted(set(np.linspace(0, n - 1, min(args.times, n)).round().astype(int)))
+    header = ["t"] + names
+    rows = []
+    for i in idx:
+        row = [f"{r.t[i]:.4g}"]
+        for name in names:
+            se = r.stderr(name)
+            row.append(f"{r.observables[name][i]:.6g}" + (f" ± {se[i]:.2g}" if se is not None else ""))
+        rows.append(row)
+    widths = [max(len(x) for x in col) for col in zip(header, *rows)]
+    print(_format_row(header, widths))
+    for row in rows:
+        print(_format_row(row, widths))
+    return 0
+
+
+def cmd_plot(args) -> int:
+    from .plotting import plot
+    result = api.load(args.file)
+    out = _writable_output(args.output, force=True)
+    plot(result, out, logt=args.logt)
+    print(f"wrote {out}")
+    return 0
+
+
+def cmd_validate(args) -> int:
+    given = _key_values(args.params)
+    try:
+        sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
+    except ValueError:
+        raise UsageError(f"--sizes must be comma-separated integers (got {args.sizes!r})") from None
+    api.check_params(args.model, args.config, **given)
+    report = Path(args.report) if args.report else None
+    if report is not None and report.exists() and not report.is_dir():
+        raise UsageError(f"--report {report} exists and is not a directory")
+    v = api.validate(args.model, args.config, sizes=sizes, seeds=args.seeds, seed=args.seed,
+                     report=report, threshold=args.threshold, progress=not args.quiet, **given)
+    summary = v.summary
+    print(f"{args.model}: {'PASS' if v.passed else 'FAIL'} (threshold |z| <= {v.threshold:g}, "
+          f"sizes {v.sizes}, {summary['seeds']} seeds)")
+    for name, row in summary["observables"].items():
+        by = " ".join(f"d={d}:{s['max_abs_z']:.2f}" for d, s in row["by_size"].items())
+        slope = row["finite_size_slope"]
+        print(f"  {name:14s} max|z| {row['max_abs_z']:6.2f}  {'pass' if row['passed'] else 'FAIL'}  [{by}]"
+              + (f"  slope {slope:+.2f}" if slope is not None else ""))
+    if report is not None:
+        print(f"report: {report / 'report.html'}")
+    if args.json:
+        print(json.dumps(summary, indent=2, default=float))
+    return 0 if v.passed else 1
+
+
+# ---------------------------------------------------------------- parser
+
+def _add_model_args(p):
+    p.add_argument("model", help="model name (see `dmft models`)")
+    p.add_argument("params", nargs="*", metavar="key=value", help="model parameters")
+    p.add_argument("--config", metavar="FILE.toml", help="TOML file with parameters")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="dmft", description="DMFT of learning dynamics: solve, simulate, validate.",
+                     epilog=EPILOG)
+    parser.add_argument("--version", action="version", version=f"dmft {api.__version__}")
+    sub = parser.add_subparsers(dest="verb", required=True, parser_class=_Parser)
+
+    p = sub.add_parser("models", help="list installed models")
+    p.set_defaults(func=cmd_models)
+
+    p = sub.add_parser("params", help="parameters of a model")
+    p.add_argument("model")
+    p.set_defaults(func=cmd_params)
+
+    p = sub.add_parser("solve", help="solve the DMFT and write an HDF5 trajectory", epilog=EPILOG)
+    _add_model_args(p)
+    p.add_argument("-o", "--output", required=True, metavar="OUT.h5")
+    p.add_argument("--force", action="store_true", help="overwrite an existing output")
+    p.add_argument("--resume", action="store_true", help="continue from OUT.h5.ckpt if it exists")
+    p.add_argument("--checkpoint-every", type=float, default=60.0, metavar="SECONDS",
+                   help="checkpoint interval (default 60 s; 0 = every row)")
+    p.set_defaults(func=cmd_solve)
+
+    p = sub.add_parser("simulate", help="simulate the finite system (key=value incl. d=, seeds=, seed=)",
+                       epilog=EPILOG)
+    _add_model_args(p)
+    p.add_argument("-o", "--output", required=True, metavar="SIM.h5")
+    p.add_argument("--force", action="store_true", help="overwrite an existing output")
+    p.set_defaults(func=cmd_simulate)
+
+    p = sub.add_parser("show", help="summarise a trajectory file")
+    p.add_argument("file")
+    p.add_argument("--times", type=int, default=6, help="number of times to print (default 6)")
+    p.set_defaults(func=cmd_show)
+
+    p = sub.add_parser("plot", help="plot a trajectory file")
+    p.add_argument("file")
+    p.add_argument("-o", "--output", required=True, metavar="FIG.png")
+    p.add_argument("--logt", action="store_true", help="logarithmic time axis")
+    p.set_defaults(func=cmd_plot)
+
+    p = sub.add_parser("validate", help="compare theory with finite-size simulations", epilog=EPILOG)
+    _add_model_args(p)
+    p.add_argument("--sizes", default="250,500,1000", help="comma-separated sizes d (default 250,500,1000)")
+    p.add_argument("--seeds", type=int, default=8, help="realisations per size (default 8)")
+    p.add_argument("--seed", type=int, default=0, help="base seed (default 0)")
+    p.add_argument("--threshold", type=float, default=4.0, help="pass if max|z| <= this (default 4)")
+    p.add_argument("--report", metavar="DIR", help="write DIR/report.html and DIR/summary.json")
+    p.add_argument("--json", action="store_true", help="also print summary.json")
+    p.set_defaults(func=cmd_validate)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    try:
+        args = build_parser().parse_args(argv)
+        args.command = "dmft " + shlex.join(argv)
+        return args.func(args)
+    except (UsageError, ParameterError, StoreError, FileNotFoundError, FileExistsError) as exc:
+        print(f"dmft: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("dmft: interrupted; a solve can continue with --resume", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

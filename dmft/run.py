@@ -1,0 +1,53 @@
+"""The run context a model's ``solve`` receives: progress bar, checkpoints and resume.
+
+Drivers (``dmft.march``, ``dmft.fixedpoint``) call ``restore`` once and ``checkpoint`` after
+each unit of work; ``checkpoint`` writes at most every ``checkpoint_every`` seconds (0: after
+every unit), atomically, and always when the run is interrupted (Ctrl-C).  The checkpoint is keyed by a fingerprint of model and parameters, so
+``resume`` refuses a checkpoint of another run.
+"""
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from tqdm import tqdm
+
+from . import store
+
+
+class Run:
+    def __init__(self, key: str, *, progress: bool = False, checkpoint_path=None,
+                 checkpoint_every: float = 60.0, resume: bool = False, description: str = ""):
+        self.key = key
+        self.show_progress = progress
+        self.checkpoint_path = Path(checkpoint_path) if checkpoint_path else None
+        self.checkpoint_every = checkpoint_every
+        self.resume = resume
+        self.description = description
+        self._last_checkpoint = time.monotonic()
+        self.resumed_from = 0
+
+    def progress(self, total: int, initial: int = 0, unit: str = "row"):
+        """A tqdm bar on stderr that appears only if the run lasts over a second."""
+        return tqdm(total=total, initial=initial, unit=unit, desc=self.description,
+                    file=sys.stderr, delay=1.0, disable=not self.show_progress, leave=False)
+
+    def restore(self) -> tuple[int, dict[str, np.ndarray]] | None:
+        """(progress, state) from the checkpoint, if resuming and one exists."""
+        if not (self.resume and self.checkpoint_path and self.checkpoint_path.exists()):
+            return None
+        done, state = store.read_checkpoint(self.checkpoint_path, self.key)
+        self.resumed_from = done
+        return done, state
+
+    def checkpoint(self, done: int, state: dict[str, Any], *, force: bool = False) -> None:
+        """Save ``state`` after ``done`` units of work if the interval has passed (or ``force``)."""
+        if self.checkpoint_path is None:
+            return
+        now = time.monotonic()
+        if force or now - self._last_checkpoint >= self.checkpoint_every:
+            store.write_checkpoint(self.checkpoint_path, self.key, done, state)
+            self._last_checkpoint = now

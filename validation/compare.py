@@ -1,0 +1,116 @@
+"""Comparison of a theory result with simulations at several sizes.
+
+On the simulation's time grid (the theory is interpolated linearly onto it), for every
+observable both results have:
+
+  z(t) = (theory - simulation) / sqrt(se_sim^2 + se_theory^2 + floor^2),
+
+se_theory being the theory's own standard error (Monte Carlo solvers) or 0, and floor =
+1e-9 max(|theory|, |simulation|) + 1e-15 so that exactly known values (for example at t = 0)
+compare as equal.  An observable passes at a size if max_t |z| <= threshold (default 4: for a
+Gaussian deviation the chance of exceeding it at one time is 6e-5).  The finite-size trend is
+the slope of log max_t |theory - simulation| against log d (-1/2 for pure sampling noise,
+-1 for an O(1/d) bias, >= 0 if the discrepancy does not shrink).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from dmft.result import Result
+
+
+@dataclass
+class Comparison:
+    """One observable at one size."""
+
+    observable: str
+    d: int
+    t: np.ndarray
+    theory: np.ndarray
+    simulation: np.ndarray
+    stderr: np.ndarray          # combined standard error
+    z: np.ndarray
+
+    @property
+    def max_abs_z(self) -> float:
+        return float(np.max(np.abs(self.z), initial=0.0))
+
+    @property
+    def max_abs_diff(self) -> float:
+        return float(np.max(np.abs(self.theory - self.simulation), initial=0.0))
+
+
+@dataclass
+class Validation:
+    theory: Result
+    simulations: list[Result]
+    threshold: float
+    comparisons: list[Comparison] = field(default_factory=list)
+
+    @property
+    def observables(self) -> list[str]:
+        return list(dict.fromkeys(c.observable for c in self.comparisons))
+
+    @property
+    def sizes(self) -> list[int]:
+        return [int(s.simulation["d"]) for s in self.simulations]
+
+    def passed_observable(self, name: str) -> bool:
+        return all(c.max_abs_z <= self.threshold for c in self.comparisons if c.observable == name)
+
+    @property
+    def passed(self) -> bool:
+        return bool(self.comparisons) and all(self.passed_observable(o) for o in self.observables)
+
+    def trend(self, name: str) -> float | None:
+        """Slope of log max|theory - simulation| against log d (None with one size)."""
+        rows = [(c.d, c.max_abs_diff) for c in self.comparisons if c.observable == name]
+        if len(rows) < 2 or min(r[1] for r in rows) <= 0:
+            return None
+        d, diff = np.log(np.array(rows, dtype=float)).T
+        return float(np.polyfit(d, diff, 1)[0])
+
+    @property
+    def summary(self) -> dict:
+        """The content of summary.json."""
+        obs = {}
+        for name in self.observables:
+            rows = [c for c in self.comparisons if c.observable == name]
+            obs[name] = {
+                "max_abs_z": max(c.max_abs_z for c in rows),
+                "passed": self.passed_observable(name),
+                "finite_size_slope": self.trend(name),
+                "by_size": {str(c.d): {"max_abs_z": c.max_abs_z, "max_abs_diff": c.max_abs_diff,
+                                       "passed": c.max_abs_z <= self.threshold} for c in rows},
+            }
+        return {"model": self.theory.model, "params": self.theory.params, "sizes": self.sizes,
+                "seeds": int(self.simulations[0].simulation["seeds"]) if self.simulations else 0,
+                "seed": self.simulations[0].seed if self.simulations else None,
+                "threshold": self.threshold, "passed": self.passed,
+                "theory_status": self.theory.solver.get("status", ""), "observables": obs}
+
+
+def _zero_if_absent(result: Result, name: str, n: int) -> np.ndarray:
+    se = result.stderr(name)
+    return np.zeros(n) if se is None else se
+
+
+def compare(theory: Result, simulations: list[Result], threshold: float = 4.0) -> Validation:
+    """Compare ``theory`` with each simulation on the simulation's times within the theory's range."""
+    out = Validation(theory, simulations, threshold)
+    for sim in simulations:
+        keep = sim.t <= theory.t[-1] + 1e-12
+        t = sim.t[keep]
+        for name in theory.observable_names():
+            if name not in sim.observables:
+                continue
+            th = np.interp(t, theory.t, theory.observables[name])
+            th_se = np.interp(t, theory.t, _zero_if_absent(theory, name, len(theory.t)))
+            sv = sim.observables[name][keep]
+            se_sim = _zero_if_absent(sim, name, len(sim.t))[keep]
+            floor = 1e-9 * np.maximum(np.abs(th), np.abs(sv)) + 1e-15
+            se = np.sqrt(se_sim**2 + th_se**2 + floor**2)
+            out.comparisons.append(Comparison(name, int(sim.simulation["d"]), t, th, sv, se, (th - sv) / se))
+    return out
