@@ -4,6 +4,7 @@
     dmft.simulate("linear-regression", d=500, seeds=8)        -> Result (mean and stderr)
     dmft.validate("linear-regression", sizes=(250, 500, 1000), seeds=8, report="rep")
     dmft.load("out.h5")                                         -> Result
+    dmft.show("out.h5") -> str;  dmft.plot("out.h5", "fig.png", logt=False)
     dmft.models(), dmft.params("linear-regression")
 """
 from __future__ import annotations
@@ -12,6 +13,8 @@ import datetime as _dt
 import sys
 import time
 from typing import Any
+
+import numpy as np
 
 from . import store
 from ._version import __version__
@@ -84,9 +87,12 @@ def solve(model: str, config=None, *, progress: bool = False, checkpoint=None,
 def simulate(model: str, config=None, *, progress: bool = False, command: str | None = None,
              **given) -> Result:
     """Direct simulation of the finite system: ``d``, ``seeds``, ``seed`` plus model parameters."""
-    sim_names = {q.name for q in SIMULATION_PARAMS}
-    sim = resolve(SIMULATION_PARAMS, {k: v for k, v in given.items() if k in sim_names}, "simulate")
-    p = check_params(model, config, **{k: v for k, v in given.items() if k not in sim_names})
+    m = get_model(model)
+    merged = resolve(SIMULATION_PARAMS + m.parameters, _merge_config(model, config, given),
+                     f"simulations of {model!r}")
+    sim = {q.name: merged.pop(q.name) for q in SIMULATION_PARAMS}
+    m.check(merged)
+    p = merged
     simulator = get_simulator(model)
     run = Run(store.fingerprint(model, {**p, **sim}), progress=progress, description=f"{model} d={sim['d']}")
     start = time.perf_counter()
@@ -119,3 +125,46 @@ def validate(model: str, config=None, *, sizes=(250, 500, 1000), seeds: int = 8,
     if report is not None:
         write_report(report, outcome)
     return outcome
+
+
+def _as_result(result_or_path) -> Result:
+    return result_or_path if isinstance(result_or_path, Result) else load(result_or_path)
+
+
+def show(result_or_path, times: int = 6) -> str:
+    """Text summary: provenance, parameters, solver record, observables at ``times`` times."""
+    r = _as_result(result_or_path)
+    prov = r.provenance
+    kind = f"simulation d={r.simulation.get('d')} seeds={r.simulation.get('seeds')}" if r.simulation else "solve"
+    lines = [f"{r.model} ({kind}); dmft {prov.get('dmft_version')}, created {prov.get('created')}"
+             + (f", seed {r.seed}" if r.seed is not None else "")]
+    if prov.get("command"):
+        lines.append(f"command: {prov['command']}")
+    lines.append("parameters: " + ", ".join(f"{k}={v}" for k, v in r.params.items()))
+    record = {k: v for k, v in r.solver.items() if np.ndim(v) == 0}
+    lines.append("solver: " + ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
+                                        for k, v in record.items()))
+    if r.order:
+        lines.append("order parameters: " + ", ".join(f"{k}{tuple(np.shape(v))}" for k, v in r.order.items()))
+    names = r.observable_names()
+    n = len(r.t)
+    if n == 0:
+        return "\n".join(lines + ["no time points"])
+    idx = sorted(set(np.linspace(0, n - 1, min(times, n)).round().astype(int)))
+    lines.append(f"observables at {len(idx)} of {n} times (t = {r.t[0]:g} .. {r.t[-1]:g}):")
+    table = [["t"] + names]
+    for i in idx:
+        row = [f"{r.t[i]:.4g}"]
+        for name in names:
+            se = r.stderr(name)
+            row.append(f"{r.observables[name][i]:.6g}" + (f" ± {se[i]:.2g}" if se is not None else ""))
+        table.append(row)
+    widths = [max(len(x) for x in col) for col in zip(*table)]
+    lines += ["  ".join(v.rjust(w) for v, w in zip(row, widths)) for row in table]
+    return "\n".join(lines)
+
+
+def plot(result_or_path, path, logt: bool = False) -> None:
+    """Figure of observables against t (and C(t,s) if stored); see dmft.plotting.plot."""
+    from .plotting import plot as _plot
+    _plot(_as_result(result_or_path), path, logt=logt)

@@ -7,11 +7,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shlex
 import sys
 from pathlib import Path
-
-import numpy as np
 
 from . import api
 from .model import ParameterError
@@ -29,6 +28,16 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(f"{message} (see `{self.prog} --help`)")
 
 
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer (got {text!r})")
+    return value
+
+
 def _key_values(items: list[str]) -> dict[str, str]:
     out = {}
     for item in items:
@@ -41,6 +50,8 @@ def _key_values(items: list[str]) -> dict[str, str]:
 
 def _writable_output(path: str, force: bool) -> Path:
     out = Path(path)
+    if out.is_dir():
+        raise UsageError(f"output {out} is a directory")
     if out.exists() and not force:
         raise UsageError(f"output {out} exists (use --force to overwrite)")
     if not out.parent.is_dir():
@@ -101,47 +112,19 @@ def cmd_simulate(args) -> int:
     return _status(result)
 
 
-def _format_row(values: list[str], widths: list[int]) -> str:
-    return "  ".join(v.rjust(w) for v, w in zip(values, widths))
-
-
 def cmd_show(args) -> int:
-    r = api.load(args.file)
-    prov = r.provenance
-    kind = f"simulation d={r.simulation.get('d')} seeds={r.simulation.get('seeds')}" if r.simulation else "solve"
-    print(f"{r.model} ({kind}); dmft {prov.get('dmft_version')}, created {prov.get('created')}"
-          + (f", seed {r.seed}" if r.seed is not None else ""))
-    if prov.get("command"):
-        print(f"command: {prov['command']}")
-    print("parameters: " + ", ".join(f"{k}={v}" for k, v in r.params.items()))
-    record = {k: v for k, v in r.solver.items() if np.ndim(v) == 0}
-    print("solver: " + ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in record.items()))
-    if r.order:
-        print("order parameters: " + ", ".join(f"{k}{tuple(np.shape(v))}" for k, v in r.order.items()))
-    names = r.observable_names()
-    n = len(r.t)
-    print(f"observables at {min(args.times, n)} of {n} times (t = {r.t[0]:g} .. {r.t[-1]:g}):")
-    idx = sorted(set(np.linspace(0, n - 1, min(args.times, n)).round().astype(int)))
-    header = ["t"] + names
-    rows = []
-    for i in idx:
-        row = [f"{r.t[i]:.4g}"]
-        for name in names:
-            se = r.stderr(name)
-            row.append(f"{r.observables[name][i]:.6g}" + (f" ± {se[i]:.2g}" if se is not None else ""))
-        rows.append(row)
-    widths = [max(len(x) for x in col) for col in zip(header, *rows)]
-    print(_format_row(header, widths))
-    for row in rows:
-        print(_format_row(row, widths))
+    print(api.show(args.file, times=args.times))
     return 0
 
 
 def cmd_plot(args) -> int:
-    from .plotting import plot
-    result = api.load(args.file)
+    from matplotlib.backend_bases import FigureCanvasBase
     out = _writable_output(args.output, force=True)
-    plot(result, out, logt=args.logt)
+    formats = FigureCanvasBase.get_supported_filetypes()
+    if out.suffix.lstrip(".").lower() not in formats:
+        raise UsageError(f"cannot plot to {out}: use one of the extensions {', '.join(sorted(formats))}")
+    result = api.load(args.file)
+    api.plot(result, out, logt=args.logt)
     print(f"wrote {out}")
     return 0
 
@@ -213,7 +196,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("show", help="summarise a trajectory file")
     p.add_argument("file")
-    p.add_argument("--times", type=int, default=6, help="number of times to print (default 6)")
+    p.add_argument("--times", type=_positive_int, default=6, help="number of times to print (default 6)")
     p.set_defaults(func=cmd_show)
 
     p = sub.add_parser("plot", help="plot a trajectory file")
@@ -246,6 +229,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("dmft: interrupted; a solve can continue with --resume", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # output piped into `head` and the like
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -7,7 +7,8 @@ and may write one-time values and two-time rows of index i+1 that only ``step(i)
 ``step(i)`` must give the same result when repeated after an interruption.  The driver owns the loop, the divergence check, progress, checkpoints and resume.
 
 "Row i" of a state array means ``X[i, :i+1]`` for a two-time array and ``x[i]`` for a
-one-time array.
+one-time array.  A row is finite if every entry is below OVERFLOW = 1e150 in absolute value
+(NaN is not): beyond it a product of two entries overflows.
 """
 from __future__ import annotations
 
@@ -26,12 +27,23 @@ class MarchOutcome:
     message: str = ""
 
 
+OVERFLOW = 1e150  # beyond this a product of two values overflows float64: treated as divergence
+
+
 def _row_finite(state: dict[str, np.ndarray], i: int) -> bool:
     for x in state.values():
         row = x[i, : i + 1] if x.ndim == 2 else x[i : i + 1]
-        if not np.all(np.isfinite(row)):
+        if not np.all(np.abs(row) < OVERFLOW):  # also False for NaN
             return False
     return True
+
+
+def finite_rows(state: dict[str, np.ndarray], n: int) -> int:
+    """Number of leading rows of ``state`` that are entirely finite (n if all are)."""
+    for i in range(n):
+        if not _row_finite(state, i):
+            return i
+    return n
 
 
 def march(step: Callable[[int], None], state: dict[str, np.ndarray], n: int, run: Run,
@@ -55,7 +67,7 @@ def march(step: Callable[[int], None], state: dict[str, np.ndarray], n: int, run
                 if not _row_finite(state, i):
                     when = f"t={t[i]:g}" if t is not None else f"row {i}"
                     return MarchOutcome(rows=i, diverged=True,
-                                        message=f"diverged at {when} (row {i} of {n}): NaN or overflow; "
+                                        message=f"diverged at {when} (row {i} of {n}): NaN or overflow (|x| > {OVERFLOW:g}); "
                                                 f"rows before it are kept")
                 bar.update(1)
                 run.checkpoint(i + 1, state)

@@ -2,7 +2,9 @@
 
 Drivers (``dmft.march``, ``dmft.fixedpoint``) call ``restore`` once and ``checkpoint`` after
 each unit of work; ``checkpoint`` writes at most every ``checkpoint_every`` seconds (0: after
-every unit), atomically, and always when the run is interrupted (Ctrl-C).  The checkpoint is keyed by a fingerprint of model and parameters, so
+every unit) and not more often than ten times the duration of the previous checkpoint (so
+large states cost at most ~10% of the run), atomically, and always when the run is
+interrupted (Ctrl-C).  The checkpoint is keyed by a fingerprint of model and parameters, so
 ``resume`` refuses a checkpoint of another run.
 """
 from __future__ import annotations
@@ -28,6 +30,7 @@ class Run:
         self.resume = resume
         self.description = description
         self._last_checkpoint = time.monotonic()
+        self._cost = 0.0  # seconds the last checkpoint took
         self.resumed_from = 0
 
     def progress(self, total: int, initial: int = 0, unit: str = "row"):
@@ -48,6 +51,8 @@ class Run:
         if self.checkpoint_path is None:
             return
         now = time.monotonic()
-        if force or now - self._last_checkpoint >= self.checkpoint_every:
+        # at most every checkpoint_every seconds, and at most ~10% of the time on checkpoints
+        if force or now - self._last_checkpoint >= max(self.checkpoint_every, 10 * self._cost):
             store.write_checkpoint(self.checkpoint_path, self.key, done, state)
-            self._last_checkpoint = now
+            self._last_checkpoint = time.monotonic()
+            self._cost = self._last_checkpoint - now

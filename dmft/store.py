@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -28,12 +27,17 @@ class StoreError(ValueError):
     """A file that is not what the reader expects."""
 
 
+def temporary_path(path) -> Path:
+    """Where ``path`` is written before the rename (a stale one is simply overwritten)."""
+    path = Path(path)
+    return path.with_name(f".{path.name}.partial")
+
+
 @contextlib.contextmanager
 def atomic_h5(path) -> Iterator[h5py.File]:
-    """Open a temporary HDF5 file next to ``path``; rename it onto ``path`` on success."""
+    """Write an HDF5 file next to ``path``; rename it onto ``path`` on success."""
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
-    os.close(fd)
+    tmp = temporary_path(path)
     try:
         with h5py.File(tmp, "w") as f:
             yield f

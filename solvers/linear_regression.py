@@ -18,7 +18,7 @@ import numpy as np
 
 from dmft.fixedpoint import iterate
 from dmft.grid import UniformGrid
-from dmft.march import march
+from dmft.march import finite_rows, march
 from dmft.model import Model, Param, ParameterError
 from dmft.result import Result
 from dmft.twotime import Correlation, Response
@@ -86,12 +86,13 @@ class LinearRegression(Model):
             return problem.result(outcome.rows, solver)
         outcome = iterate(problem.sweep, problem.initial_iterate(), run,
                           tol=p["tol"], max_iter=p["max_iter"])
-        problem.adopt(outcome.x)
+        with np.errstate(over="ignore", invalid="ignore"):
+            problem.adopt(outcome.x)
         solver = {"method": "fixed-point", "iterations": outcome.iterations,
                   "residual": outcome.residuals[-1] if outcome.residuals else np.nan,
                   "converged": outcome.converged, "status": outcome.message or "ok",
                   "residual_history": np.array(outcome.residuals)}
-        return problem.result(grid.n if not outcome.diverged else 0, solver)
+        return problem.result(finite_rows(problem.state, grid.n), solver)
 
     def _closed_form(self, p, grid):
         obs = marchenko_pastur.errors(p["alpha"], p["sigma2"], p["ridge"], p["rho"], p["q0"],
