@@ -115,13 +115,13 @@ class _Problem:
         self.state = {"c": np.zeros(n), "a": np.ones(n), "b": np.zeros(n),
                       "R": np.zeros((n, n)), "C": np.zeros((n, n)),
                       "C_g": np.zeros((n, n)), "Gamma": np.zeros((n, n))}
-        self._scratch = (np.zeros(n), np.zeros(n))
+        self._scratch = (np.zeros(n), np.zeros(n), np.zeros(n))
 
     # -- causal march: row i of every quantity, then the weight side of row i+1
     def complete_row(self, i):
         s, p = self.state, self.p
-        B, E = self._scratch
-        weight_row(i, self.w, self.inv_alpha, p["rho"], p["q0"], s["c"], s["a"], s["R"], s["C_g"], s["C"], B)
+        F, B, E = self._scratch
+        weight_row(i, self.w, self.inv_alpha, p["rho"], p["q0"], s["c"], s["a"], s["R"], s["C_g"], s["C"], F, B)
         sample_row(i, self.w, self.inv_alpha, p["rho"], self.e_hy, self.e_y2, s["c"], s["C"], s["R"],
                    s["Gamma"], s["C_g"], s["b"], E)
         if i + 1 < len(self.t):
@@ -133,13 +133,13 @@ class _Problem:
 
     def sweep(self, x):
         p, n = self.p, len(self.t)
-        B, E = self._scratch
+        F, B, E = self._scratch
         c, a, R, C = np.zeros(n), np.ones(n), np.zeros((n, n)), np.zeros((n, n))
         gamma, c_g, b = np.zeros((n, n)), np.zeros((n, n)), np.zeros(n)
         for i in range(n - 1):
             advance(i, self.w, p["ridge"], c, a, x["b"], x["Gamma"], R)
         for i in range(n):
-            weight_row(i, self.w, self.inv_alpha, p["rho"], p["q0"], c, a, R, x["C_g"], C, B)
+            weight_row(i, self.w, self.inv_alpha, p["rho"], p["q0"], c, a, R, x["C_g"], C, F, B)
         for i in range(n):
             sample_row(i, self.w, self.inv_alpha, p["rho"], self.e_hy, self.e_y2, c, C, R, gamma, c_g, b, E)
         self.state.update(c=c, a=a, R=R, C=C)

@@ -13,22 +13,37 @@ Row kernels (each O(i^2)):
                   a_{i+1} = a_i - w_i (ridge a_i + sum_{j<=i} Gamma_ij a_j)
                   R_{i+1,j} = R_ij - w_i (ridge R_ij + sum_{k=j+1}^{i} Gamma_ik R_kj),  R_{i+1,i} = 1
 For the square loss Gamma = J.
+
+``fastmath={"reassoc", "contract"}`` lets numba vectorise the sums (results are deterministic
+for a given build; NaN and infinity still propagate, so divergence is still detected).
 """
 from __future__ import annotations
 
 from numba import njit
 
+FAST = {"reassoc", "contract"}
 
-@njit(cache=True)
-def weight_row(i, w, inv_alpha, rho, q0, c, a, R, C_g, C, B):
-    """Row i of C (mirrored into column i) from R rows <= i and C_g rows < i; B is scratch."""
-    for l in range(i):
-        B[l] = 0.0
+
+@njit(cache=True, fastmath=FAST)
+def symmetric_vecmat(f, A, n, out):
+    """out[l] = sum_{k<n} f[k] A[k, l] for l < n, reading only the lower triangle of symmetric A."""
+    for l in range(n):
+        out[l] = 0.0
+    for r in range(n):
+        fr = f[r]
+        acc = 0.0
+        for l in range(r):
+            out[l] += fr * A[r, l]
+            acc += f[l] * A[r, l]
+        out[r] += fr * A[r, r] + acc
+
+
+@njit(cache=True, fastmath=FAST)
+def weight_row(i, w, inv_alpha, rho, q0, c, a, R, C_g, C, F, B):
+    """Row i of C (mirrored into column i) from R rows <= i and C_g rows < i; F, B are scratch."""
     for k in range(i):
-        f = R[i, k] * w[k]
-        if f != 0.0:
-            for l in range(i):
-                B[l] += f * C_g[k, l]
+        F[k] = R[i, k] * w[k]
+    symmetric_vecmat(F, C_g, i, B)
     for j in range(i + 1):
         s = 0.0
         for l in range(j):
@@ -38,7 +53,7 @@ def weight_row(i, w, inv_alpha, rho, q0, c, a, R, C_g, C, B):
         C[j, i] = value
 
 
-@njit(cache=True)
+@njit(cache=True, fastmath=FAST)
 def sample_row(i, w, inv_alpha, rho, e_hy, e_y2, c, C, R, J, C_g, b, E):
     """Row i of J (= Gamma), C_g (mirrored) and b_i from C rows <= i; E is scratch."""
     for k in range(i):
@@ -54,12 +69,9 @@ def sample_row(i, w, inv_alpha, rho, e_hy, e_y2, c, C, R, J, C_g, b, E):
     for k in range(i + 1):
         sum_j += J[i, k]
         sum_jc += J[i, k] * c[k]
+    symmetric_vecmat(J[i], C, i + 1, E)
     for l in range(i + 1):
-        E[l] = -e_hy * sum_jc + (e_y2 - e_hy * c[l]) * sum_j
-    for k in range(i + 1):
-        f = J[i, k]
-        for l in range(i + 1):
-            E[l] += f * C[k, l]
+        E[l] += -e_hy * sum_jc + (e_y2 - e_hy * c[l]) * sum_j
     for j in range(i + 1):
         s = 0.0
         for l in range(j + 1):
@@ -69,7 +81,7 @@ def sample_row(i, w, inv_alpha, rho, e_hy, e_y2, c, C, R, J, C_g, b, E):
     b[i] = sum_jc - e_hy / rho * sum_j
 
 
-@njit(cache=True)
+@njit(cache=True, fastmath=FAST)
 def advance(i, w, ridge, c, a, b, Gamma, R):
     """c[i+1], a[i+1] and R[i+1, :i+1] from rows <= i (weight side, explicit step w[i])."""
     h = w[i]
