@@ -88,11 +88,10 @@ def simulate(model: str, config=None, *, progress: bool = False, command: str | 
              **given) -> Result:
     """Direct simulation of the finite system: ``d``, ``seeds``, ``seed`` plus model parameters."""
     m = get_model(model)
-    merged = resolve(SIMULATION_PARAMS + m.parameters, _merge_config(model, config, given),
-                     f"simulations of {model!r}")
-    sim = {q.name: merged.pop(q.name) for q in SIMULATION_PARAMS}
-    m.check(merged)
-    p = merged
+    p = resolve(SIMULATION_PARAMS + m.parameters, _merge_config(model, config, given),
+                f"simulations of {model!r}")
+    sim = {q.name: p.pop(q.name) for q in SIMULATION_PARAMS}
+    m.check(p)
     simulator = get_simulator(model)
     run = Run(store.fingerprint(model, {**p, **sim}), progress=progress, description=f"{model} d={sim['d']}")
     start = time.perf_counter()
@@ -113,9 +112,10 @@ def validate(model: str, config=None, *, sizes=(250, 500, 1000), seeds: int = 8,
     from validation.report import write_report
 
     sizes = tuple(int(d) for d in sizes)
-    resolve(SIMULATION_PARAMS, {"seeds": seeds, "seed": seed, **({"d": min(sizes)} if sizes else {})}, "validate")
     if not sizes:
         raise ParameterError("validate needs at least one size (--sizes)")
+    for d in sizes:
+        resolve(SIMULATION_PARAMS, {"d": d, "seeds": seeds, "seed": seed}, "validate")
     if not threshold > 0:
         raise ParameterError(f"threshold must be > 0 (got {threshold})")
     get_simulator(model)
