@@ -6,8 +6,9 @@ completes row i of its state arrays from rows < i (its numba kernels do the O(i^
 and may write one-time values and two-time rows of index i+1 that only ``step(i)`` writes;
 ``step(i)`` must give the same result when repeated after an interruption.  The driver owns the loop, the divergence check, progress, checkpoints and resume.
 
-"Row i" of a state array means ``X[i, :i+1]`` for a two-time array and ``x[i]`` for a
-one-time array.  A row is finite if every entry is below OVERFLOW = 1e150 in absolute value
+State arrays are indexed by time first: a two-time array has shape (n, n, ...) (its first two
+axes have the grid length; "row i" is ``X[i, :i+1, ...]``), any other array is one-time with
+shape (n, ...) ("row i" is ``x[i, ...]``, e.g. a vector order parameter v(t_i)).  A row is finite if every entry is below OVERFLOW = 1e150 in absolute value
 (NaN is not): beyond it a product of two entries overflows.
 """
 from __future__ import annotations
@@ -30,9 +31,9 @@ class MarchOutcome:
 OVERFLOW = 1e150  # beyond this a product of two values overflows float64: treated as divergence
 
 
-def _row_finite(state: dict[str, np.ndarray], i: int) -> bool:
+def _row_finite(state: dict[str, np.ndarray], n: int, i: int) -> bool:
     for x in state.values():
-        row = x[i, : i + 1] if x.ndim == 2 else x[i : i + 1]
+        row = x[i, : i + 1] if x.shape[:2] == (n, n) else x[i]
         if not np.all(np.abs(row) < OVERFLOW):  # also False for NaN
             return False
     return True
@@ -41,7 +42,7 @@ def _row_finite(state: dict[str, np.ndarray], i: int) -> bool:
 def finite_rows(state: dict[str, np.ndarray], n: int) -> int:
     """Number of leading rows of ``state`` that are entirely finite (n if all are)."""
     for i in range(n):
-        if not _row_finite(state, i):
+        if not _row_finite(state, n, i):
             return i
     return n
 
@@ -64,7 +65,7 @@ def march(step: Callable[[int], None], state: dict[str, np.ndarray], n: int, run
         try:
             for i in range(start, n):
                 step(i)
-                if not _row_finite(state, i):
+                if not _row_finite(state, n, i):
                     when = f"t={t[i]:g}" if t is not None else f"row {i}"
                     return MarchOutcome(rows=i, diverged=True,
                                         message=f"diverged at {when} (row {i} of {n}): NaN or overflow (|x| > {OVERFLOW:g}); "

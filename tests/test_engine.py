@@ -175,3 +175,23 @@ def test_result_accessors(lr_solve):
     assert r.stderr("test_error") is None
     assert r.at(1.0)["test_error"] == r["test_error"][5]
     assert "linear-regression" in repr(r)
+
+
+def test_march_checks_vector_and_block_rows_whole():
+    """A one-time vector (n, k) and a two-time block array (n, n, m, m) are checked per row."""
+    n = 5
+    state = {"v": np.zeros((n, 3)), "C": np.zeros((n, n, 2, 2))}
+
+    def step(i):
+        state["C"][i, : i + 1] = 1.0
+        state["v"][i] = [1.0, 2.0, np.nan if i == 0 else 3.0]  # last component of v(t_0)
+
+    assert march(step, state, n, Run("k")).rows == 0
+
+    state = {"v": np.zeros((n, 3)), "C": np.zeros((n, n, 2, 2))}
+
+    def block_step(i):
+        if i == 1:
+            state["C"][i, 0, 1, 1] = np.inf
+
+    assert march(block_step, state, n, Run("k")).rows == 1
