@@ -146,9 +146,10 @@ def cmd_validate(args) -> int:
           f"sizes {v.sizes}, {summary['seeds']} seeds)")
     for name, row in summary["observables"].items():
         by = " ".join(f"d={d}:{s['max_abs_z']:.2f}" for d, s in row["by_size"].items())
-        slope = row["finite_size_slope"]
+        slope, resolution = row["finite_size_slope"], row["relative_resolution"]
         print(f"  {name:14s} max|z| {row['max_abs_z']:6.2f}  {'pass' if row['passed'] else 'FAIL'}  [{by}]"
-              + (f"  slope {slope:+.2f}" if slope is not None else ""))
+              + (f"  slope {slope:+.2f}" if slope is not None else "")
+              + (f"  resolution {100 * resolution:.2g}%" if resolution is not None else ""))
     if report is not None:
         print(f"report: {report / 'report.html'}")
     if args.json:

@@ -10,7 +10,9 @@ se_theory being the theory's own standard error (Monte Carlo solvers) or 0, and 
 compare as equal.  An observable passes at a size if max_t |z| <= threshold (default 4: for a
 Gaussian deviation the chance of exceeding it at one time is 6e-5).  The finite-size trend is
 the slope of log max_t |theory - simulation| against log d (-1/2 for pure sampling noise,
--1 for an O(1/d) bias, >= 0 if the discrepancy does not shrink).
+-1 for an O(1/d) bias, >= 0 if the discrepancy does not shrink).  The relative resolution,
+threshold x median_t stderr/|theory|, says how large a uniform relative error of the theory
+would have to be to fail: the power of the check.
 """
 from __future__ import annotations
 
@@ -40,6 +42,14 @@ class Comparison:
     @property
     def max_abs_diff(self) -> float:
         return float(np.max(np.abs(self.theory - self.simulation), initial=0.0))
+
+    def relative_resolution(self, threshold: float) -> float | None:
+        """threshold x median_t stderr/|theory|: roughly the smallest uniform relative error of
+        the theory that this comparison detects (None if the theory is zero throughout)."""
+        keep = np.abs(self.theory) > 1e-12
+        if not keep.any():
+            return None
+        return float(threshold * np.median(self.stderr[keep] / np.abs(self.theory[keep])))
 
 
 @dataclass
@@ -78,11 +88,14 @@ class Validation:
         obs = {}
         for name in self.observables:
             rows = [c for c in self.comparisons if c.observable == name]
+            resolutions = [r for r in (c.relative_resolution(self.threshold) for c in rows) if r is not None]
             obs[name] = {
                 "max_abs_z": max(c.max_abs_z for c in rows),
                 "passed": self.passed_observable(name),
                 "finite_size_slope": self.trend(name),
+                "relative_resolution": min(resolutions) if resolutions else None,
                 "by_size": {str(c.d): {"max_abs_z": c.max_abs_z, "max_abs_diff": c.max_abs_diff,
+                                       "relative_resolution": c.relative_resolution(self.threshold),
                                        "passed": c.max_abs_z <= self.threshold} for c in rows},
             }
         return {"model": self.theory.model, "params": self.theory.params, "sizes": self.sizes,

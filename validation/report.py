@@ -125,14 +125,14 @@ def _observable_section(validation: Validation, name: str) -> str:
 def _summary_table(validation: Validation, summary: dict) -> str:
     sizes = [str(d) for d in validation.sizes]
     header = (["observable"] + [f"max|z| d={d}" for d in sizes]
-              + [f"max|diff| d={d}" for d in sizes] + ["finite-size slope", "result"])
+              + [f"max|diff| d={d}" for d in sizes] + ["finite-size slope", "relative resolution", "result"])
     rows = []
     for name, obs in summary["observables"].items():
         by_size = obs["by_size"]
         rows.append([html.escape(name)]
                     + [_fmt(by_size[d]["max_abs_z"]) if d in by_size else _fmt(None) for d in sizes]
                     + [_fmt(by_size[d]["max_abs_diff"]) if d in by_size else _fmt(None) for d in sizes]
-                    + [_fmt(obs["finite_size_slope"]), _verdict(obs["passed"])])
+                    + [_fmt(obs["finite_size_slope"]), _fmt(obs["relative_resolution"]), _verdict(obs["passed"])])
     return _table(header, rows)
 
 
@@ -157,7 +157,9 @@ def _html(validation: Validation, summary: dict) -> str:
 <h2>Summary</h2>
 <p>An observable passes at a size if max<sub>t</sub> |z| &le; {_fmt(summary["threshold"])}.
 The finite-size slope is that of log max<sub>t</sub> |theory &minus; simulation| against log d
-(&minus;1/2 for sampling noise, &minus;1 for an O(1/d) bias).</p>
+(&minus;1/2 for sampling noise, &minus;1 for an O(1/d) bias). The relative resolution,
+threshold &times; median<sub>t</sub> stderr/|theory| at the best size, is about the smallest
+uniform relative error of the theory that this validation would catch.</p>
 {_summary_table(validation, summary)}
 <h2>Observables</h2>
 <p>(a) theory and simulation mean &plusmn; combined standard error; (b) z(t) with the
