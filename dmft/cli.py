@@ -14,6 +14,7 @@ from pathlib import Path
 
 from . import api
 from .model import ParameterError
+from .registry import get_model
 from .store import StoreError
 
 EPILOG = "Parameters are given as key=value (see `dmft params MODEL`)."
@@ -70,14 +71,12 @@ def _status(result) -> int:
 # ---------------------------------------------------------------- verbs
 
 def cmd_models(args) -> int:
-    from .registry import get_model
     for name in api.models():
         print(f"{name:24s} {get_model(name).summary}")
     return 0
 
 
 def cmd_params(args) -> int:
-    from .registry import get_model
     m = get_model(args.model)
     print(f"{m.name}: {m.summary}")
     if m.reference:
@@ -92,6 +91,8 @@ def cmd_params(args) -> int:
 
 
 def cmd_solve(args) -> int:
+    if args.checkpoint_every < 0:
+        raise UsageError(f"--checkpoint-every must be >= 0 seconds (got {args.checkpoint_every:g})")
     given = _key_values(args.params)
     api.check_params(args.model, args.config, **given)
     out = _writable_output(args.output, args.force)

@@ -150,9 +150,9 @@ class _Problem:
         self.sweep(x)
         self.state.update(x)
 
-    def result(self, rows, solver):
+    def result(self, k, solver):
+        """Result from the first k rows (all of them unless the run diverged)."""
         s, p = self.state, self.p
-        k = rows
         C, C_g = s["C"][:k, :k], s["C_g"][:k, :k]
         q = np.diag(C).copy()
         m = p["rho"] * s["c"][:k]
