@@ -2,8 +2,8 @@
 
 Iterates x <- theta * x_old + (1 - theta) * F(x_old) on a dict of arrays (the first sweep
 is not damped), with the residual r_k = sum over arrays of max |F(x) - x|.  Stops when
-r_k < tol (converged) or after ``max_iter`` sweeps; a non-finite iterate stops it as diverged
-and keeps the last finite iterate.
+r_k < tol (converged) or after ``max_iter`` sweeps; an iterate with a NaN or a value beyond
+``dmft.divergence.OVERFLOW`` stops it as diverged and keeps the last finite iterate.
 """
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from typing import Callable
 
 import numpy as np
 
+from .divergence import OVERFLOW, bounded
 from .run import Run
 
 Iterate = dict[str, np.ndarray]
@@ -51,10 +52,10 @@ def iterate(update: Callable[[Iterate], Iterate], x0: Iterate, run: Run, *, damp
             except KeyboardInterrupt:
                 run.checkpoint(k, {**x, "_residuals": np.array(residuals)}, force=True)
                 raise
-            if not all(np.all(np.isfinite(v)) for v in new.values()):
+            if not all(bounded(v) for v in new.values()):
                 return FixedPointOutcome(x, k, residuals, diverged=True,
-                                         message=f"diverged at sweep {k + 1}: NaN or overflow; "
-                                                 "the last finite iterate is kept")
+                                         message=f"diverged at sweep {k + 1}: NaN or overflow "
+                                                 f"(|x| > {OVERFLOW:g}); the last finite iterate is kept")
             r = residual(new, x)
             residuals.append(r)
             theta = damping if k > 0 else 0.0

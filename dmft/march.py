@@ -2,14 +2,15 @@
 
 Equations whose row t_i depends only on rows t_j, j <= i (after the Ito convention
 R(t, t) = 0) are solved in one forward sweep.  The model supplies ``step(i)``, which
-completes row i of its state arrays from rows < i (its numba kernels do the O(i^2) work)
-and may write one-time values and two-time rows of index i+1 that only ``step(i)`` writes;
-``step(i)`` must give the same result when repeated after an interruption.  The driver owns the loop, the divergence check, progress, checkpoints and resume.
+completes row i of its state arrays from rows < i (its numba kernels do the O(i^2) work) and
+may write one-time values and two-time rows of index i+1 that only ``step(i)`` writes;
+``step(i)`` must give the same result when repeated after an interruption.  The driver owns
+the loop, the divergence check, progress, checkpoints and resume.
 
 State arrays are indexed by time first: a two-time array has shape (n, n, ...) (its first two
 axes have the grid length; "row i" is ``X[i, :i+1, ...]``), any other array is one-time with
-shape (n, ...) ("row i" is ``x[i, ...]``, e.g. a vector order parameter v(t_i)).  A row is finite if every entry is below OVERFLOW = 1e150 in absolute value
-(NaN is not): beyond it a product of two entries overflows.
+shape (n, ...) ("row i" is ``x[i, ...]``, e.g. a vector order parameter v(t_i)).  A row
+diverged if it holds a NaN or a value beyond ``dmft.divergence.OVERFLOW``.
 """
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from typing import Callable
 
 import numpy as np
 
+from .divergence import OVERFLOW, bounded
 from .run import Run
 
 
@@ -28,15 +30,8 @@ class MarchOutcome:
     message: str = ""
 
 
-OVERFLOW = 1e150  # beyond this a product of two values overflows float64: treated as divergence
-
-
 def _row_finite(state: dict[str, np.ndarray], n: int, i: int) -> bool:
-    for x in state.values():
-        row = x[i, : i + 1] if x.shape[:2] == (n, n) else x[i]
-        if not np.all(np.abs(row) < OVERFLOW):  # also False for NaN
-            return False
-    return True
+    return all(bounded(x[i, : i + 1] if x.shape[:2] == (n, n) else x[i]) for x in state.values())
 
 
 def finite_rows(state: dict[str, np.ndarray], n: int) -> int:
