@@ -1,9 +1,9 @@
 """Time grids.
 
-A grid is an increasing array of times ``t[0] = 0 < t[1] < ... < t[N-1]``.  Every solver
-works with the grid only through ``t`` and ``steps`` (``h_i = t[i+1] - t[i]``), so a
-non-uniform grid (a learning-rate schedule, a compressed history) can implement the same
-interface later.  Only the uniform grid exists now.
+A grid is an increasing array of times ``t[0] = 0 < t[1] < ... < t[N-1]``.  Solvers see a grid
+only through ``t`` (quadrature weights come from ``dmft.quadrature``), so a non-uniform grid (a
+learning-rate schedule, a compressed history) can implement the same interface later.  Only the
+uniform grid exists now.
 """
 from __future__ import annotations
 
@@ -13,21 +13,13 @@ import numpy as np
 
 
 class TimeGrid:
-    """Interface of a time grid: ``t`` (N,) and ``steps`` (N-1,)."""
+    """Interface of a time grid: the times ``t`` (N,) and their number ``n``."""
 
     t: np.ndarray
 
     @property
     def n(self) -> int:
         return len(self.t)
-
-    @property
-    def steps(self) -> np.ndarray:
-        return np.diff(self.t)
-
-    def index_of(self, time: float) -> int:
-        """Index of the grid point closest to ``time``."""
-        return int(np.argmin(np.abs(self.t - time)))
 
 
 @dataclass(frozen=True)
@@ -51,7 +43,3 @@ class UniformGrid(TimeGrid):
     @property
     def t(self) -> np.ndarray:  # type: ignore[override]
         return self.dt * np.arange(self.n_points)
-
-    @property
-    def steps(self) -> np.ndarray:
-        return np.full(self.n_points - 1, self.dt)

@@ -27,7 +27,7 @@ class StoreError(ValueError):
     """A file that is not what the reader expects."""
 
 
-def temporary_path(path) -> Path:
+def _temporary_path(path) -> Path:
     """Where ``path`` is written before the rename (a stale one is simply overwritten)."""
     path = Path(path)
     return path.with_name(f".{path.name}.partial")
@@ -37,7 +37,7 @@ def temporary_path(path) -> Path:
 def atomic_h5(path) -> Iterator[h5py.File]:
     """Write an HDF5 file next to ``path``; rename it onto ``path`` on success."""
     path = Path(path)
-    tmp = temporary_path(path)
+    tmp = _temporary_path(path)
     try:
         with h5py.File(tmp, "w") as f:
             yield f

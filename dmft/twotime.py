@@ -27,13 +27,6 @@ class TwoTime:
             raise ValueError(f"a two-time array must be square (got shape {data.shape})")
         self.data = data
 
-    @property
-    def n(self) -> int:
-        return self.data.shape[0]
-
-    def __array__(self, dtype=None, copy=None):
-        return self.data if dtype is None else self.data.astype(dtype)
-
 
 class Correlation(TwoTime):
     """Symmetric two-time function."""

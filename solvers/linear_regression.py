@@ -20,6 +20,7 @@ from dmft.fixedpoint import iterate
 from dmft.grid import UniformGrid
 from dmft.march import finite_rows, march
 from dmft.model import Model, Param, ParameterError
+from dmft.quadrature import left_weights
 from dmft.result import Result
 from dmft.twotime import Correlation, Response
 
@@ -109,7 +110,7 @@ class _Problem:
         self.p = p
         self.t = grid.t
         n = grid.n
-        self.w = np.append(grid.steps, 0.0)
+        self.w = np.append(left_weights(grid.t), 0.0)  # explicit (left-point) rule
         self.inv_alpha = 1.0 / p["alpha"]
         self.e_hy, self.e_y2 = p["rho"], p["rho"] + p["sigma2"]  # linear teacher
         self.state = {"c": np.zeros(n), "a": np.ones(n), "b": np.zeros(n),
