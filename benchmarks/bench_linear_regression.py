@@ -1,7 +1,7 @@
 """Benchmark of the causal march of the ``linear-regression`` DMFT (square loss, GD).
 
 Times ``dmft.solve("linear-regression", method="gd", scheme="march")`` (numba row kernels of
-``solvers/square_loss_kernels.py``) against ``numpy_march``, a plain-numpy transcription of the
+``solvers/weight_side.py` and `solvers/square_loss.py``) against ``numpy_march``, a plain-numpy transcription of the
 same discrete equations (same causal row-by-row march, one vectorised slice / matrix-vector
 product per sum), checks that both give the same trajectories, and fits the cost exponent
 (wall time ~ N_t^p, p ~ 3 since row i costs O(i^2)).
@@ -41,7 +41,7 @@ def log(msg: str) -> None:
 def numpy_march(alpha, sigma2, rho, ridge, q0, dt, n):
     """The discrete square-loss DMFT of GD, marched causally row by row with numpy.
 
-    Same equations as the docstring of ``solvers/square_loss_kernels.py`` (uniform grid,
+    Same equations as the docstring of ``solvers/weight_side.py` and `solvers/square_loss.py`` (uniform grid,
     w_j = dt for j < n-1, w_{n-1} = 0, linear teacher: e_hy = rho, e_y2 = rho + sigma2,
     Gamma = J):
 

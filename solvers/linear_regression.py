@@ -25,7 +25,8 @@ from dmft.result import Result
 from dmft.twotime import Correlation, Response
 
 from . import marchenko_pastur
-from .square_loss_kernels import advance, sample_row, weight_row
+from .square_loss import sample_row
+from .weight_side import advance, weight_row
 
 MAX_POINTS = 20000  # four (N, N) float64 arrays: 12.8 GB
 
