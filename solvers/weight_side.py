@@ -11,7 +11,7 @@ loss: given the sample-side Gamma, C_g and teacher drift b it is
                   a_{i+1} = a_i - w_i (ridge a_i + sum_{j<=i} Gamma_ij a_j)
                   R_{i+1,j} = R_ij - w_i (ridge R_ij + sum_{k=j+1}^{i} Gamma_ik R_kj),  R_{i+1,i} = 1
 
-(each O(i^2)), with c_0 = m0 (initial overlap / rho) and a_0 = 1.
+(each O(i^2)), with c_0 = m0 = w(0).w*/rho and a_0 = 1.
 
 ``fastmath={"reassoc", "contract"}`` lets numba vectorise the sums (results are deterministic
 for a given build; NaN and infinity still propagate, so divergence is still detected).
