@@ -94,8 +94,8 @@ class GLM(Model):
         problem = _SampledProblem(p, UniformGrid.up_to(p["t_max"], p["dt"]))
         outcome = iterate(problem.sweep, problem.initial_iterate(), run, damping=p["damping"],
                           tol=p["tol"], max_iter=p["max_iter"], accel=p["accel"])
-        with np.errstate(over="ignore", invalid="ignore"):
-            problem.sweep(outcome.x)           # observables at the returned iterate
+        with np.errstate(over="ignore", invalid="ignore"):    # a diverged run keeps its finite rows
+            problem.sweep(outcome.x)                            # observables at the returned iterate
         solver = {"method": "fixed-point (sampled)", "accel": p["accel"],
                   "iterations": outcome.iterations,
                   "residual": outcome.residuals[-1] if outcome.residuals else np.nan,
@@ -104,7 +104,8 @@ class GLM(Model):
                   "residual_history": np.array(outcome.residuals),
                   "clipped_fraction": problem.clipped_fraction,
                   "samples_per_batch": problem.per_batch}
-        return problem.result(solver)
+        with np.errstate(over="ignore", invalid="ignore"):
+            return problem.result(solver)
 
 
 class _SampledProblem:

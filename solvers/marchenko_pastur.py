@@ -3,11 +3,14 @@
 The spectrum of X^T X / n (ratio gamma = d/n = 1/alpha) follows the Marchenko-Pastur law:
 a continuous part on [s_-, s_+], s_+- = (1 +- sqrt(gamma))^2, and an atom of mass
 (1 - alpha)_+ at s = 0.  With the mode decay E_t(s) = exp(-(s + ridge) t) for gradient flow or
-(1 - dt (s + ridge))^k at t = k dt for gradient descent, and P_t(s) = 1 - (1 - E_t) s / (s + ridge):
+(1 - dt (s + ridge))^k at t = k dt for gradient descent, the start w(0) = m0 w* + w_perp
+(|w_perp|^2 = q0, independent of the data) and P_t(s) = 1 - (1 - E_t) s / (s + ridge) - m0 E_t:
 
   test(t)  = sigma2 + rho int P^2 + sigma2 gamma int s (1 - E)^2 / (s + ridge)^2 + q0 int E^2
-  train(t) = rho int s P^2 + sigma2 [(1 - min(1, gamma)) + gamma int_{s>0} P^2] + q0 int s E^2
-  m(t)     = rho int s (1 - E) / (s + ridge),     q(t) = test - sigma2 - rho + 2 m
+  train(t) = rho int s P^2 + sigma2 [(1 - min(1, gamma)) + gamma int_{s>0} P_0^2] + q0 int s E^2
+  m(t)     = rho int [s (1 - E) / (s + ridge) + m0 E],     q(t) = test - sigma2 - rho + 2 m
+
+(P_0: P at m0 = 0, the noise filter).
   R(tau)   = int E_tau   (GF: R(t, s) = R(t - s); GD: R_ij = int E_{(i-j-1) dt})
 
 Errors are mean squared errors, not halved; the test error includes the noise sigma2.
@@ -68,7 +71,7 @@ def _relax(s: np.ndarray, decay: np.ndarray, ridge: float, t: np.ndarray) -> np.
 
 
 def errors(alpha: float, sigma2: float, ridge: float, rho: float, q0: float, t: np.ndarray,
-           method: str = "gf", dt: float = 0.0, n_nodes: int = 4000) -> dict[str, np.ndarray]:
+           method: str = "gf", dt: float = 0.0, n_nodes: int = 4000, m0: float = 0.0) -> dict[str, np.ndarray]:
     """test_error, train_error, m and q at times t (see module docstring)."""
     mp = MarchenkoPastur(alpha, n_nodes)
     s, wt = mp.nodes
@@ -76,15 +79,16 @@ def errors(alpha: float, sigma2: float, ridge: float, rho: float, q0: float, t: 
     g = mp.gamma
     E = mode_decay(s, t, ridge, method, dt)
     relax = _relax(s, E, ridge, t)
-    P = 1.0 - s * relax
-    # atom at s = 0: P = 1, E = decay of the ridge alone, no variance and no m contribution
+    P0 = 1.0 - s * relax
+    P = P0 - m0 * E
+    # atom at s = 0: P = 1 - m0 E0 with E0 the decay of the ridge alone; no variance term
     E0 = mode_decay(np.zeros(1), t, ridge, method, dt)[:, 0]
     atom = mp.atom
-    test = (sigma2 + rho * (P**2 @ wt + atom) + sigma2 * g * ((s * relax**2) @ wt)
+    test = (sigma2 + rho * (P**2 @ wt + atom * (1 - m0 * E0) ** 2) + sigma2 * g * ((s * relax**2) @ wt)
             + q0 * ((E**2) @ wt + atom * E0**2))
-    train = (rho * ((s * P**2) @ wt) + sigma2 * ((1 - min(1.0, g)) + g * (P**2 @ wt))
+    train = (rho * ((s * P**2) @ wt) + sigma2 * ((1 - min(1.0, g)) + g * (P0**2 @ wt))
              + q0 * ((s * E**2) @ wt))
-    m = rho * ((s * relax) @ wt)
+    m = rho * ((s * relax + m0 * E) @ wt + atom * m0 * E0)
     return {"test_error": test, "train_error": train, "m": m, "q": test - sigma2 - rho + 2 * m}
 
 
