@@ -100,7 +100,7 @@ class GLM(Model):
                   "iterations": outcome.iterations,
                   "residual": outcome.residuals[-1] if outcome.residuals else np.nan,
                   "converged": outcome.converged, "status": outcome.message or "ok",
-                  "restarts": getattr(outcome, "restarts", 0),
+                  "restarts": outcome.restarts,
                   "residual_history": np.array(outcome.residuals),
                   "clipped_fraction": problem.clipped_fraction,
                   "samples_per_batch": problem.per_batch}
