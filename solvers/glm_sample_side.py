@@ -11,7 +11,9 @@ and the replica averages
   Gamma_ik = <D_i J_ik>,  C_g,ij = <g_i g_j>,  b_i = <g_i h*> / rho,
   train_loss_i = <l(h_i; y)>,  train_error_i = <1[y h_i <= 0]> (classify) or <(h_i - y)^2>.
 
-Cost O(T^3) per trajectory (the tangent), O(samples T^3) per sweep.  Replicas run in parallel
+Cost O(T^3) per trajectory (the tangent), O(samples T^3) per sweep; for the square loss
+(l'' = 1) the tangent is the same for every trajectory and is computed once per replica, so a
+sweep costs O(samples T^2).  Replicas run in parallel
 and each accumulates only into its own slot, so results do not depend on thread scheduling.
 
 Losses (``loss_id``): 0 square l = (h-y)^2/2; 1 logistic l = log(1 + exp(-y h)), y = +-1;
@@ -50,6 +52,21 @@ def _loss_terms(loss_id, h, y, kink_width):
             _INV_SQRT_2PI / kink_width * math.exp(-0.5 * u * u))
 
 
+@njit(cache=True, fastmath=FAST)
+def _tangent(inv_alpha, w, R, D, J):
+    """J = (I + (1/alpha) R diag(w D))^{-1} by forward substitution (lower triangle of J)."""
+    T = len(D)
+    for i in range(T):
+        for k in range(i):
+            J[i, k] = 0.0
+        J[i, i] = 1.0
+        for q in range(i):
+            f = -inv_alpha * R[i, q] * w[q] * D[q]
+            if f != 0.0:
+                for k in range(q + 1):
+                    J[i, k] += f * J[q, k]
+
+
 @njit(cache=True, fastmath=FAST, parallel=True)
 def sample_side(loss_id, classify, kink_width, inv_alpha, rho, w, R, V, y, h_star,
                 Gamma, C_g, b, train_loss, train_error):
@@ -70,6 +87,13 @@ def sample_side(loss_id, classify, kink_width, inv_alpha, rho, w, R, V, y, h_sta
         train_loss[r] = 0.0
         train_error[r] = 0.0
         Rr = R[r]
+        if loss_id == SQUARE:            # l'' = 1: one tangent for all trajectories, Gamma = J
+            for i in range(T):
+                D[i] = 1.0
+            _tangent(inv_alpha, w, Rr, D, J)
+            for i in range(T):
+                for k in range(i + 1):
+                    Gamma[r, i, k] = n_traj * J[i, k]
         for s in range(n_traj):
             ys = y[r, s]
             for i in range(T):
@@ -86,18 +110,12 @@ def sample_side(loss_id, classify, kink_width, inv_alpha, rho, w, R, V, y, h_sta
                 b[r, i] += g[i] * h_star[r, s]
                 for j in range(i + 1):
                     C_g[r, i, j] += g[i] * g[j]
-            for i in range(T):
-                for k in range(i):
-                    J[i, k] = 0.0
-                J[i, i] = 1.0
-                for q in range(i):
-                    f = -inv_alpha * Rr[i, q] * w[q] * D[q]
-                    if f != 0.0:
-                        for k in range(q + 1):
-                            J[i, k] += f * J[q, k]
-                if D[i] != 0.0:
-                    for k in range(i + 1):
-                        Gamma[r, i, k] += D[i] * J[i, k]
+            if loss_id != SQUARE:
+                _tangent(inv_alpha, w, Rr, D, J)
+                for i in range(T):
+                    if D[i] != 0.0:
+                        for k in range(i + 1):
+                            Gamma[r, i, k] += D[i] * J[i, k]
         scale = 1.0 / n_traj
         for i in range(T):
             b[r, i] *= scale / rho
