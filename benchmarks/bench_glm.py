@@ -30,11 +30,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import sys
 import time
 
 import numpy as np
+
+from common import fit_exponent, loadavg, log, machine_info
 
 # sweep part: logistic loss, sign teacher
 ALPHA, RIDGE, DT, BATCHES = 2.0, 0.1, 0.2, 8
@@ -50,53 +51,10 @@ REF_PUBLISHED_S = 73.0     # best published Python code, one core, 2e4 samples, 
 REF_GOAL_ERROR = 0.005
 
 
-def log(msg: str) -> None:
-    print(msg, file=sys.stderr, flush=True)
-
-
-def loadavg():
-    return [round(x, 2) for x in os.getloadavg()] if hasattr(os, "getloadavg") else None
-
-
-def fit_exponent(sizes, seconds):
-    """Least-squares slope of log(seconds) against log(size)."""
-    pts = [(s, t) for s, t in zip(sizes, seconds) if t > 0]
-    if len(pts) < 2:
-        return None
-    slope, _ = np.polyfit(np.log([p[0] for p in pts]), np.log([p[1] for p in pts]), 1)
-    return float(slope)
-
-
 def local_exponents(sizes, seconds):
     """Slopes between consecutive sizes, keyed 'n1-n2'."""
     return {f"{a}-{b}": float(np.log(tb / ta) / np.log(b / a))
             for a, b, ta, tb in zip(sizes, sizes[1:], seconds, seconds[1:]) if ta > 0 and tb > 0}
-
-
-def machine_info():
-    import numba
-
-    return {
-        "cpu_count": os.cpu_count(),
-        "processor": platform.processor() or platform.machine(),
-        "python": platform.python_version(),
-        "numpy": np.__version__,
-        "numba": numba.__version__,
-        "numba_threads": numba.get_num_threads(),
-        "numba_threading_layer": _threading_layer(),
-        "blas_threads_env": {k: os.environ[k] for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS",
-                                                        "MKL_NUM_THREADS", "NUMBA_NUM_THREADS")
-                             if k in os.environ},
-    }
-
-
-def _threading_layer():
-    import numba
-
-    try:
-        return numba.threading_layer()
-    except ValueError:          # no parallel kernel has run yet
-        return None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -229,7 +187,7 @@ def part_sweep(args):
     log("sweep: warm-up (numba compile / cache load) ...")
     t0 = time.perf_counter()
     small = make_problem(5, 2 * BATCHES * 10)
-    xs = nontrivial_iterate(small)
+    nontrivial_iterate(small)          # compiles / loads the kernels
     numpy_sample_side(small.inv_alpha, small.p["rho"], small.w, small.R, small.V, small.y, small.h_star)
     log(f"  warm-up took {time.perf_counter() - t0:.2f} s")
 

@@ -16,11 +16,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import sys
 import time
 
 import numpy as np
+
+from common import fit_exponent, log, machine_info
 
 DT = 0.01
 ALPHA = 2.0
@@ -29,10 +30,6 @@ RIDGE = 0.0
 RHO = 1.0
 Q0 = 0.0
 FIT_MIN_SIZE = 400
-
-
-def log(msg: str) -> None:
-    print(msg, file=sys.stderr, flush=True)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -112,32 +109,6 @@ def numba_solve(n):
                       alpha=ALPHA, sigma2=SIGMA2, ridge=RIDGE, rho=RHO, q0=Q0)
 
 
-def fit_exponent(sizes, seconds, min_size=FIT_MIN_SIZE):
-    pts = [(s, t) for s, t in zip(sizes, seconds) if s >= min_size and t > 0]
-    if len(pts) < 2:
-        return None
-    x = np.log([p[0] for p in pts])
-    y = np.log([p[1] for p in pts])
-    slope, _ = np.polyfit(x, y, 1)
-    return float(slope)
-
-
-def machine_info():
-    import numba
-
-    return {
-        "cpu_count": os.cpu_count(),
-        "processor": platform.processor() or platform.machine(),
-        "python": platform.python_version(),
-        "numpy": np.__version__,
-        "numba": numba.__version__,
-        "numba_threads": numba.config.NUMBA_NUM_THREADS,
-        "loadavg_1min_at_end": round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None,
-        "blas_threads_env": {k: os.environ[k] for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS",
-                                                        "MKL_NUM_THREADS") if k in os.environ},
-    }
-
-
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", default="200,400,800,1600,3200",
@@ -195,8 +166,8 @@ def main(argv=None):
         "numba_seconds": numba_seconds,
         "numpy_sizes": numpy_sizes,
         "numpy_seconds": numpy_seconds,
-        "numba_exponent": fit_exponent(sizes, numba_seconds),
-        "numpy_exponent": fit_exponent(numpy_sizes, numpy_seconds),
+        "numba_exponent": fit_exponent(sizes, numba_seconds, FIT_MIN_SIZE),
+        "numpy_exponent": fit_exponent(numpy_sizes, numpy_seconds, FIT_MIN_SIZE),
         "speedup": speedup,
         "max_abs_diff": max(diffs) if diffs else None,
     }

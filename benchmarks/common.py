@@ -1,0 +1,54 @@
+"""Helpers shared by the benchmark scripts: stderr logging, machine description, exponent fits."""
+from __future__ import annotations
+
+import os
+import platform
+import sys
+
+import numpy as np
+
+
+def log(msg: str) -> None:
+    """Progress message on stderr (stdout carries the JSON result)."""
+    print(msg, file=sys.stderr, flush=True)
+
+
+def loadavg():
+    return [round(x, 2) for x in os.getloadavg()] if hasattr(os, "getloadavg") else None
+
+
+def fit_exponent(sizes, seconds, min_size=0):
+    """Least-squares slope of log(seconds) against log(size) over sizes >= min_size (None if < 2)."""
+    pts = [(s, t) for s, t in zip(sizes, seconds) if s >= min_size and t > 0]
+    if len(pts) < 2:
+        return None
+    slope, _ = np.polyfit(np.log([p[0] for p in pts]), np.log([p[1] for p in pts]), 1)
+    return float(slope)
+
+
+def _threading_layer():
+    import numba
+
+    try:
+        return numba.threading_layer()
+    except ValueError:          # no parallel kernel has run yet
+        return None
+
+
+def machine_info():
+    """CPU count, versions, thread settings and load average, for the JSON record."""
+    import numba
+
+    return {
+        "cpu_count": os.cpu_count(),
+        "processor": platform.processor() or platform.machine(),
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "numba": numba.__version__,
+        "numba_threads": numba.get_num_threads(),
+        "numba_threading_layer": _threading_layer(),
+        "blas_threads_env": {k: os.environ[k] for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS",
+                                                        "MKL_NUM_THREADS", "NUMBA_NUM_THREADS")
+                             if k in os.environ},
+        "loadavg": loadavg(),
+    }
