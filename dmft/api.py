@@ -5,6 +5,7 @@
     dmft.validate("linear-regression", sizes=(250, 500, 1000), seeds=8, report="rep")
     dmft.load("out.h5")                                         -> Result
     dmft.show("out.h5") -> str;  dmft.plot("out.h5", "fig.png", logt=False)
+    dmft.tool("linear-network", "phase-diagram", "dir", width=1000)  -> written paths
     dmft.models(), dmft.params("linear-regression")
 """
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import datetime as _dt
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -125,6 +127,19 @@ def validate(model: str, config=None, *, sizes=(250, 500, 1000), seeds: int = 8,
     if report is not None:
         write_report(report, outcome)
     return outcome
+
+
+def tool(model: str, name: str, directory, config=None, *, command: str | None = None, **given) -> list:
+    """Run the model-specific tool ``name`` (see ``Model.tools``), writing into ``directory``."""
+    m = get_model(model)
+    if name not in m.tools:
+        raise ParameterError(f"model {model!r} has no tool {name!r} "
+                             f"(tools: {', '.join(m.tools) or 'none'})")
+    t = m.tools[name]
+    p = resolve(t.parameters, _merge_config(model, config, given), f"tool {name!r} of {model!r}")
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    return t.run(p, directory, _provenance(command)["command"])
 
 
 def _as_result(result_or_path) -> Result:

@@ -158,6 +158,29 @@ def cmd_validate(args) -> int:
     return 0 if v.passed else 1
 
 
+def cmd_tools(args) -> int:
+    m = get_model(args.model)
+    if not m.tools:
+        print(f"{m.name} has no tools")
+    for t in m.tools.values():
+        print(f"{t.name:20s} {t.summary}")
+        for p in t.parameters:
+            print(f"    {p.name:16s} {p.type.__name__:6s} {p.default!s:>12s}  {p.allowed():12s} {p.meaning}")
+    return 0
+
+
+def cmd_tool(args) -> int:
+    given = _key_values(args.params)
+    out = Path(args.output)
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"output {out} exists and is not a directory")
+    if out.is_dir() and any(out.iterdir()) and not args.force:
+        raise UsageError(f"output directory {out} is not empty (use --force to write into it)")
+    for path in api.tool(args.model, args.name, out, args.config, command=args.command, **given):
+        print(f"wrote {path}")
+    return 0
+
+
 # ---------------------------------------------------------------- parser
 
 def _add_model_args(p):
@@ -206,6 +229,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", required=True, metavar="FIG.png")
     p.add_argument("--logt", action="store_true", help="logarithmic time axis")
     p.set_defaults(func=cmd_plot)
+
+    p = sub.add_parser("tools", help="model-specific tools (phase diagrams, fits) and their parameters")
+    p.add_argument("model")
+    p.set_defaults(func=cmd_tools)
+
+    p = sub.add_parser("tool", help="run a model-specific tool, writing into a directory", epilog=EPILOG)
+    p.add_argument("model", help="model name")
+    p.add_argument("name", help="tool name (see `dmft tools MODEL`)")
+    p.add_argument("params", nargs="*", metavar="key=value", help="tool parameters")
+    p.add_argument("--config", metavar="FILE.toml", help="TOML file with parameters")
+    p.add_argument("-o", "--output", required=True, metavar="DIR")
+    p.add_argument("--force", action="store_true", help="write into a non-empty directory")
+    p.set_defaults(func=cmd_tool)
 
     p = sub.add_parser("validate", help="compare theory with finite-size simulations", epilog=EPILOG)
     _add_model_args(p)

@@ -7,7 +7,8 @@ A model is a class registered in the ``dmft.models`` entry-point group.  It decl
 * ``observables`` and ``order_parameters``: name -> one-line meaning;
 * ``solve(params, run)``: compute a :class:`dmft.result.Result` using the engine's drivers
   (``dmft.march``, ``dmft.fixedpoint``) and the run context (progress, checkpoints);
-* optionally ``check(params)`` for conditions involving several parameters.
+* optionally ``check(params)`` for conditions involving several parameters, and ``tools``:
+  named model-specific commands (:class:`Tool`).
 
 The engine never imports a model by name.  A simulator of the finite system is a class with
 the same ``name`` in the ``dmft.simulators`` group (see ``dmft.simulation``).
@@ -16,14 +17,15 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from pathlib import Path
+from typing import Any, Callable, ClassVar
 
 
 class ParameterError(ValueError):
     """Invalid input, reported before any work starts."""
 
 
-_TYPE_NAMES = {float: "float", int: "int", str: "str", bool: "bool"}
+_TYPE_NAMES = {float: "float", int: "int", str: "str", bool: "bool", tuple: "list of floats"}
 
 
 @dataclass(frozen=True)
@@ -31,7 +33,8 @@ class Param:
     """One declared parameter.
 
     ``low``/``high`` bound numeric values (``low_open``/``high_open`` make the bound strict);
-    ``choices`` lists the allowed strings.
+    ``choices`` lists the allowed strings.  ``type=tuple`` is a list of floats (a TOML array or
+    ``"1,2,3"`` on the command line); its default is usually None (not given).
     """
 
     name: str
@@ -60,6 +63,9 @@ class Param:
     def convert(self, value: Any) -> Any:
         """Convert (from a CLI string, TOML or Python value) and check the range."""
         tname = _TYPE_NAMES.get(self.type, self.type.__name__)
+        if value is None and self.default is None:
+            return None
+        given = value
         try:
             if self.type is bool:
                 if isinstance(value, str):
@@ -76,10 +82,17 @@ class Param:
                 if isinstance(value, bool):
                     raise ValueError
                 value = float(value)
+            elif self.type is tuple:
+                items = value.split(",") if isinstance(value, str) else list(value)
+                if any(isinstance(v, bool) for v in items):
+                    raise ValueError
+                value = tuple(float(v) for v in items)
+                if not value or not all(math.isfinite(v) for v in value):
+                    raise ValueError
             else:
                 value = self.type(value)
         except (TypeError, ValueError):
-            raise ParameterError(f"parameter {self.name!r} must be of type {tname} (got {value!r})") from None
+            raise ParameterError(f"parameter {self.name!r} must be of type {tname} (got {given!r})") from None
         if self.choices is not None and value not in self.choices:
             raise ParameterError(f"parameter {self.name!r} must be one of {self.allowed()} (got {value!r})")
         if self.type in (int, float):
@@ -106,6 +119,21 @@ def resolve(params_spec: tuple[Param, ...], given: dict[str, Any], owner: str) -
     return {name: p.convert(given[name]) if name in given else p.default for name, p in spec.items()}
 
 
+@dataclass(frozen=True)
+class Tool:
+    """A model-specific command beyond solve (a phase diagram, a threshold fit, ...).
+
+    ``run(params, directory, command)`` writes its outputs (HDF5 tables, figures) into an existing
+    ``directory`` and returns the paths it wrote.  Exposed as ``dmft tool MODEL NAME`` and
+    ``dmft.tool(...)``.
+    """
+
+    name: str
+    summary: str
+    parameters: tuple[Param, ...]
+    run: Callable[[dict[str, Any], Path, str], list[Path]]
+
+
 class Model:
     """Base class of a DMFT model (see the module docstring)."""
 
@@ -115,6 +143,7 @@ class Model:
     parameters: ClassVar[tuple[Param, ...]]
     observables: ClassVar[dict[str, str]]
     order_parameters: ClassVar[dict[str, str]] = {}
+    tools: ClassVar[dict[str, Tool]] = {}
 
     def check(self, params: dict[str, Any]) -> None:
         """Conditions involving several parameters; raise ParameterError."""
