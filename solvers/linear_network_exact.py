@@ -30,16 +30,22 @@ def riccati_z(t: np.ndarray, A: float, B: float, kappa: float, g: float, c: floa
     """z(t) solving dz/dt = (kappa^2 g^2/2)(A - B z^2) - 2 g kappa c z, z(0) = 1.
 
     With beta = 4c/(kappa g) and delta = sqrt(beta^2 + 4AB), the roots of B z^2 + beta z - A are
-    z_+ >= 0 >= z_-, sqrt(D) = kappa^2 g^2 delta / 2 and e = exp(-sqrt(D) t).  The boxed solution
-    of linear_network.md, (z - z_+)/(z - z_-) = q e with q = (1 - z_+)/(1 - z_-), is evaluated
-    without cancellation and stays exact through the degenerate cases, with iota = 1/(1 - z_-):
+    z_+ >= 0 >= z_- and sqrt(D) = kappa^2 g^2 delta / 2.  The boxed solution of
+    linear_network.md, (z - z_+)/(z - z_-) = q e with q = (1 - z_+)/(1 - z_-) and
+    e = exp(-sqrt(D) t), is z = N/M with, for iota = 1/(1 - z_-),
 
-      beta >= 0:  z = (z_+ + (1 - z_+)(1 - iota) e) / (1 - (1 - z_+) iota e)
-                  (B = 0: iota = 0, z = z_+ + (1 - z_+) e;  A = 0: z_+ = 0)
-      beta < 0:   z = (1 - z_- (zeta - 1) iota e) / (zeta - (zeta - 1) iota e),  zeta = 1/z_+
-                  (B = 0: zeta = 0, z = z_- + (1 - z_-)/e grows without bound;  A = 0: z_- = 0)
+      beta >= 0:  N = z_+ + (1 - z_+)(1 - iota) e = (1 - iota) + iota z_+ + (1 - iota)(z_+ - 1) m
+                  M = 1 - (1 - z_+) iota e        = (1 - iota) + iota z_+ + iota (1 - z_+) m
+      beta < 0 (zeta = 1/z_+, n0 = zeta (1 - iota) + iota; N, M divided by z_+):
+                  N = 1 - z_- (zeta - 1) iota e   = n0 + z_- (zeta - 1) iota m
+                  M = zeta - (zeta - 1) iota e    = n0 + (zeta - 1) iota m
 
-    D = 0 (c = 0 and AB = 0) is linear: z = 1 + kappa^2 g^2 A t/2, or 1/z = 1 + kappa^2 g^2 B t/2.
+    where m = 1 - e = -expm1(-sqrt(D) t).  For z_+ >= 1 the m-form of N and the e-form of M, for
+    z_+ < 1 the e-form of N and the m-form of M, have only non-negative terms, so nothing cancels,
+    also near the degenerate cases (A or B -> 0 with any c, and tiny c).  Exactly at B = 0
+    (iota = 0, or zeta = 0 for c < 0, where z grows without bound and F -> 0+) and A = 0
+    (z_+ = 0 or z_- = 0) the same expressions hold; D = 0 (c = 0 and AB = 0) is linear:
+    z = 1 + kappa^2 g^2 A t/2, or 1/z = 1 + kappa^2 g^2 B t/2.
     """
     t = np.asarray(t, dtype=float)
     half = 0.5 * kappa**2 * g**2
@@ -47,16 +53,23 @@ def riccati_z(t: np.ndarray, A: float, B: float, kappa: float, g: float, c: floa
     delta = np.sqrt(beta**2 + 4.0 * A * B)
     if delta == 0.0:
         return 1.0 + half * A * t if A > 0 else 1.0 / (1.0 + half * B * t)
-    e = np.exp(-half * delta * t)
+    x = half * delta * t
+    e, m = np.exp(-x), -np.expm1(-x)
     if beta >= 0:
         z_plus = 2.0 * A / (beta + delta)
         iota = 2.0 * B / (2.0 * B + beta + delta)           # z_- = -(beta + delta)/(2B)
-        return (z_plus + (1.0 - z_plus) * (1.0 - iota) * e) / (1.0 - (1.0 - z_plus) * iota * e)
+        n0 = (1.0 - iota) + iota * z_plus
+        if z_plus >= 1.0:
+            return (n0 + (1.0 - iota) * (z_plus - 1.0) * m) / (1.0 + (z_plus - 1.0) * iota * e)
+        return (z_plus + (1.0 - z_plus) * (1.0 - iota) * e) / (n0 + iota * (1.0 - z_plus) * m)
     zeta = 2.0 * B / (delta - beta)                          # 1/z_+,  z_+ = (delta - beta)/(2B)
     z_minus = -2.0 * A / (delta - beta)
     iota = 1.0 / (1.0 - z_minus)
+    n0 = zeta * (1.0 - iota) + iota
     with np.errstate(divide="ignore"):                       # B = 0: z -> infinity, F -> 0+
-        return (1.0 - z_minus * (zeta - 1.0) * iota * e) / (zeta - (zeta - 1.0) * iota * e)
+        if zeta <= 1.0:
+            return (n0 + z_minus * (zeta - 1.0) * iota * m) / (zeta - (zeta - 1.0) * iota * e)
+        return (1.0 - z_minus * (zeta - 1.0) * iota * e) / (n0 + (zeta - 1.0) * iota * m)
 
 
 def trajectory(u0, w0, kappa, c, eta_u, eta_w, t):
@@ -87,12 +100,31 @@ def observables(u, w, kappa, c, eta_u, eta_w) -> dict[str, np.ndarray]:
             "kernel_invariant": K**2 - 4 * eta_u * eta_w * kappa**2 * F**2}
 
 
+def final_slope(u0, w0, c, eta_u, eta_w) -> float:
+    """lim F(t): c, except when the flow cannot change the sign of F (linear_network.md 3):
+    B = 0 keeps F >= 0 (F -> max(c, 0)), A = 0 keeps F <= 0 (F -> min(c, 0)), A = B = 0 is a
+    fixed point (F = 0)."""
+    su, sw = np.sqrt(eta_u), np.sqrt(eta_w)
+    A, B = np.sum((u0 / su + w0 / sw) ** 2), np.sum((u0 / su - w0 / sw) ** 2)
+    if A > 0 and B > 0:
+        return c
+    if A > 0:
+        return max(c, 0.0)
+    return min(c, 0.0) if B > 0 else 0.0
+
+
 def phase_summary(u0, w0, kappa, c, eta_u, eta_w) -> dict[str, float]:
-    """Exact end-of-training quantities of linear_network.md section 4 (no integration needed)."""
+    """Exact end-of-training quantities of linear_network.md section 4 (no integration needed):
+    K_inf = sqrt(C + a F_inf^2), zeta_inf^2 = S^2/(S^2 + Omega) with S = F_inf/kappa and the sign of
+    F_inf (for parallel u, w with F_inf = 0 the angle keeps its initial value)."""
     o = observables(u0, w0, kappa, c, eta_u, eta_w)
-    a = 4 * eta_u * eta_w * kappa**2
-    K_inf = float(np.sqrt(o["kernel_invariant"] + a * c**2))
-    S_inf2 = (c / kappa) ** 2
-    zeta_inf = float(np.sign(c) * np.sqrt(S_inf2 / (S_inf2 + o["Omega"]))) if S_inf2 + o["Omega"] > 0 else np.nan
+    F_inf = final_slope(u0, w0, c, eta_u, eta_w)
+    K_inf = float(np.sqrt(o["kernel_invariant"] + 4 * eta_u * eta_w * kappa**2 * F_inf**2))
+    S2, omega = (F_inf / kappa) ** 2, o["Omega"]
+    parallel = omega <= 1e-12 * (o["u_norm"] * o["w_norm"]) ** 2
+    if S2 == 0 and parallel:
+        zeta_inf = float(o["zeta"])
+    else:
+        zeta_inf = float(np.sign(F_inf) * np.sqrt(S2 / (S2 + (0.0 if parallel else omega))))
     return {"K_0": float(o["K"]), "K_inf": K_inf, "kernel_ratio": K_inf / float(o["K"]) if o["K"] > 0 else np.nan,
-            "zeta_0": float(o["zeta"]), "zeta_inf": zeta_inf, "F_0": float(o["F"])}
+            "zeta_0": float(o["zeta"]), "zeta_inf": zeta_inf, "F_0": float(o["F"]), "F_inf": F_inf}
