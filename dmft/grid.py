@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .model import ParameterError
+
 
 class TimeGrid:
     """Interface of a time grid: the times ``t`` (N,) and their number ``n``."""
@@ -35,10 +37,22 @@ class UniformGrid(TimeGrid):
         if self.n_points < 2:
             raise ValueError(f"a grid needs at least 2 points (got {self.n_points})")
 
+    @staticmethod
+    def check(t_max: float, dt: float, max_points: int | None = None) -> int:
+        """Number of points of ``up_to(t_max, dt)``; ParameterError if dt > t_max or the grid
+        has more than ``max_points`` points."""
+        if dt > t_max:
+            raise ParameterError(f"parameter 'dt' must be <= t_max = {t_max:g} (got {dt:g})")
+        n = int(np.floor(t_max / dt + 1e-9)) + 1
+        if max_points is not None and n > max_points:
+            raise ParameterError(f"t_max/dt gives {n} time points; at most {max_points} are allowed "
+                                 f"(memory): raise 'dt' or lower 't_max'")
+        return n
+
     @classmethod
     def up_to(cls, t_max: float, dt: float) -> "UniformGrid":
         """Grid from 0 to the last multiple of dt not beyond t_max (within round-off)."""
-        return cls(dt=dt, n_points=int(np.floor(t_max / dt + 1e-9)) + 1)
+        return cls(dt=dt, n_points=cls.check(t_max, dt))
 
     @property
     def t(self) -> np.ndarray:  # type: ignore[override]

@@ -10,11 +10,12 @@ Every random draw comes from ``numpy.random.default_rng`` seeded by
 """
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Callable, ClassVar
 
 import numpy as np
 
 from .model import Param
+from .result import Result
 
 SIMULATION_PARAMS = (
     Param("d", int, 500, "dimension of the simulated system", low=2),
@@ -43,3 +44,21 @@ def mean_and_stderr(per_seed: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         out[name] = values.mean(axis=0)
         out[name + "_stderr"] = values.std(axis=0, ddof=1) / np.sqrt(values.shape[0])
     return out
+
+
+def run_realisations(name: str, params, t: np.ndarray, d: int, seeds: int, seed: int, run,
+                     realise: Callable[[np.random.Generator], dict[str, np.ndarray]],
+                     method: str, **attrs) -> Result:
+    """Run ``realise(generator(seed, d, k))`` for k = 0..seeds-1 (each returns observables on
+    ``t``) and collect them: mean and standard error per observable, per-seed values and the
+    solver record.  ``attrs`` (e.g. the sample count n) go to the ``simulation`` group."""
+    per_seed: dict[str, np.ndarray] = {}
+    with run.progress(seeds, unit="seed") as bar:
+        for k in range(seeds):
+            for key, values in realise(generator(seed, d, k)).items():
+                per_seed.setdefault(key, np.empty((seeds, len(t))))[k] = values
+            bar.update(1)
+    solver = {"method": method, "iterations": len(t) - 1, "residual": 0.0, "converged": True,
+              "status": "ok"}
+    return Result(name, params, t, observables=mean_and_stderr(per_seed), solver=solver,
+                  simulation={"d": d, **attrs, "seeds": seeds, "per_seed": per_seed})

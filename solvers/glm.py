@@ -31,6 +31,7 @@ from .weight_side import advance, weight_row
 
 LOSSES = {"square": kernels.SQUARE, "logistic": kernels.LOGISTIC, "hinge": kernels.HINGE}
 MAX_CURVATURE = {"square": 1.0, "logistic": 0.25}    # sup l'', for the Euler stability check
+MAX_POINTS = 2000        # samples x T doubles of common random numbers, O(T^3) per trajectory
 
 
 class GLM(Model):
@@ -76,8 +77,7 @@ class GLM(Model):
     }
 
     def check(self, p):
-        if p["dt"] > p["t_max"]:
-            raise ParameterError(f"parameter 'dt' must be <= t_max = {p['t_max']:g} (got {p['dt']:g})")
+        UniformGrid.check(p["t_max"], p["dt"], MAX_POINTS)
         if p["loss"] != "square" and p["teacher"] != "sign":
             raise ParameterError(f"loss={p['loss']} needs labels +-1: use teacher=sign")
         if p["samples"] < 2 * p["batches"]:

@@ -14,6 +14,7 @@ from .linear_network_exact import initial_weights, observables, phase_summary, r
 __all__ = ["LinearNetwork", "initial_weights", "observables", "phase_summary", "riccati_z", "trajectory"]
 
 MAX_STORED_WIDTH = 4096   # /order/u and /order/w are stored up to this width
+MAX_OUTPUT_POINTS = 10**6
 
 
 class LinearNetwork(Model):
@@ -53,8 +54,7 @@ class LinearNetwork(Model):
         if p["u0"] is not None and not len(p["u0"]) == len(p["w0"]) == p["width"]:
             raise ParameterError(f"parameters 'u0' and 'w0' must have length width = {p['width']} "
                                  f"(got {len(p['u0'])} and {len(p['w0'])})")
-        if p["dt"] > p["t_max"]:
-            raise ParameterError(f"parameter 'dt' must be <= t_max = {p['t_max']:g} (got {p['dt']:g})")
+        UniformGrid.check(p["t_max"], p["dt"], MAX_OUTPUT_POINTS)
 
     def solve(self, p, run):
         t = UniformGrid.up_to(p["t_max"], p["dt"]).t

@@ -63,12 +63,7 @@ class LinearRegression(Model):
     }
 
     def check(self, p):
-        if p["dt"] > p["t_max"]:
-            raise ParameterError(f"parameter 'dt' must be <= t_max = {p['t_max']:g} (got {p['dt']:g})")
-        n = int(np.floor(p["t_max"] / p["dt"] + 1e-9)) + 1
-        if p["scheme"] != "mp" and n > MAX_POINTS:
-            raise ParameterError(f"t_max/dt gives {n} time points; the two-time schemes allow at most "
-                                 f"{MAX_POINTS} (memory); raise 'dt' or use scheme=mp")
+        UniformGrid.check(p["t_max"], p["dt"], None if p["scheme"] == "mp" else MAX_POINTS)
         s_plus = marchenko_pastur.top_of_spectrum(p["alpha"])
         if p["method"] == "gf" and p["dt"] * (p["ridge"] + s_plus) >= 2:
             raise ParameterError(

@@ -34,8 +34,7 @@ import numpy as np
 from scipy.special import expit
 
 from dmft.grid import UniformGrid
-from dmft.result import Result
-from dmft.simulation import Simulator, generator, mean_and_stderr
+from dmft.simulation import Simulator, run_realisations
 
 OBSERVABLES = ("train_loss", "train_error", "test_error", "m", "q")
 
@@ -140,20 +139,12 @@ class GLMSimulator(Simulator):
     name = "glm"
 
     def simulate(self, p, d, seeds, seed, run):
-        grid = UniformGrid.up_to(p["t_max"], p["dt"])
-        t = grid.t
-        per_seed = {name: np.empty((seeds, grid.n)) for name in OBSERVABLES}
-        n = 0
-        with run.progress(seeds, unit="seed") as bar:
-            for k in range(seeds):
-                n, X, y, w_star, w0 = realisation(p, d, generator(seed, d, k))
-                path = gd_trajectory(p, X, y, w_star, w0, grid.n)
-                for name in OBSERVABLES:
-                    per_seed[name][k] = path[name]
-                del X
-                bar.update(1)
-        solver = {"method": "gd-iteration" if p["method"] == "gd" else "euler-iteration",
-                  "dt": p["dt"], "iterations": grid.n - 1, "residual": 0.0, "converged": True,
-                  "status": "ok"}
-        return Result(self.name, p, t, observables=mean_and_stderr(per_seed), solver=solver,
-                      simulation={"d": d, "n": n, "seeds": seeds, "per_seed": per_seed})
+        t = UniformGrid.up_to(p["t_max"], p["dt"]).t
+        method = "gd-iteration" if p["method"] == "gd" else "euler-iteration"
+
+        def one(rng):
+            n, X, y, w_star, w0 = realisation(p, d, rng)
+            return gd_trajectory(p, X, y, w_star, w0, len(t))
+
+        return run_realisations(self.name, p, t, d, seeds, seed, run, one, method,
+                                n=max(1, int(round(p["alpha"] * d))))

@@ -16,8 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from dmft.grid import UniformGrid
-from dmft.result import Result
-from dmft.simulation import Simulator, generator, mean_and_stderr
+from dmft.simulation import Simulator, run_realisations
 
 
 def _realisation(p, d, rng):
@@ -43,26 +42,21 @@ def _gd_path(S, v, w0, ridge, dt, n_points):
     return W
 
 
+def _observables(p, d, rng, n_points):
+    """train_error, test_error, m, q along the GD path of one realisation."""
+    n, S, v, y2, w_star, w0 = _realisation(p, d, rng)
+    W = _gd_path(S, v, w0, p["ridge"], p["dt"], n_points)
+    return {"train_error": np.sum((W @ S) * W, axis=1) - 2 * W @ v + y2,
+            "test_error": np.sum((W - w_star) ** 2, axis=1) + p["sigma2"],
+            "m": W @ w_star, "q": np.sum(W**2, axis=1)}
+
+
 class LinearRegressionSimulator(Simulator):
     name = "linear-regression"
 
     def simulate(self, p, d, seeds, seed, run):
-        grid = UniformGrid.up_to(p["t_max"], p["dt"])
-        t = grid.t
-        names = ("train_error", "test_error", "m", "q")
-        per_seed = {name: np.empty((seeds, grid.n)) for name in names}
-        n = 0
-        with run.progress(seeds, unit="seed") as bar:
-            for k in range(seeds):
-                n, S, v, y2, w_star, w0 = _realisation(p, d, generator(seed, d, k))
-                W = _gd_path(S, v, w0, p["ridge"], p["dt"], grid.n)
-                per_seed["train_error"][k] = np.sum((W @ S) * W, axis=1) - 2 * W @ v + y2
-                per_seed["test_error"][k] = np.sum((W - w_star) ** 2, axis=1) + p["sigma2"]
-                per_seed["m"][k] = W @ w_star
-                per_seed["q"][k] = np.sum(W**2, axis=1)
-                bar.update(1)
-        solver = {"method": "gd-iteration" if p["method"] == "gd" else "euler-iteration",
-                  "dt": p["dt"], "iterations": grid.n - 1, "residual": 0.0, "converged": True,
-                  "status": "ok"}
-        return Result(self.name, p, t, observables=mean_and_stderr(per_seed), solver=solver,
-                      simulation={"d": d, "n": n, "seeds": seeds, "per_seed": per_seed})
+        t = UniformGrid.up_to(p["t_max"], p["dt"]).t
+        method = "gd-iteration" if p["method"] == "gd" else "euler-iteration"
+        return run_realisations(self.name, p, t, d, seeds, seed, run,
+                                lambda rng: _observables(p, d, rng, len(t)), method,
+                                n=max(1, int(round(p["alpha"] * d))))
