@@ -11,9 +11,9 @@ Python API (the command line ``dmft`` is a thin layer over it)::
     dmft.validate("linear-regression", sizes=(250, 500, 1000), seeds=8, report="report")
 """
 from ._version import __version__
-from .api import check_params, load, models, params, plot, show, simulate, solve, tool, validate
+from .api import check_params, load, models, params, plot, show, simulate, solve, sweep, tool, validate
 from .model import Model, Param, ParameterError
 from .result import Result
 
-__all__ = ["__version__", "solve", "simulate", "validate", "load", "show", "plot", "tool", "models", "params",
+__all__ = ["__version__", "solve", "simulate", "validate", "load", "show", "plot", "tool", "sweep", "models", "params",
            "check_params", "Model", "Param", "ParameterError", "Result"]

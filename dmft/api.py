@@ -6,6 +6,7 @@
     dmft.load("out.h5")                                         -> Result
     dmft.show("out.h5") -> str;  dmft.plot("out.h5", "fig.png", logt=False)
     dmft.tool("linear-network", "phase-diagram", "dir", width=1000)  -> written paths
+    dmft.sweep("linear-regression", "dir", {"alpha": [0.5, 1, 2]}, workers=2)  -> index rows
     dmft.models(), dmft.params("linear-regression")
 """
 from __future__ import annotations
@@ -140,6 +141,17 @@ def tool(model: str, name: str, directory, config=None, *, command: str | None =
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     return t.run(p, directory, _provenance(command)["command"])
+
+
+def sweep(model: str, directory, grid: dict[str, Any], *, task: str = "solve", config=None,
+          workers: int | None = None, scheduler: str | None = None, resume: bool = False,
+          progress: bool = False, options: dict | None = None, **fixed) -> list[dict]:
+    """Run ``model`` at every point of ``grid`` ({key: [values]}) with the ``fixed`` parameters on
+    dask.distributed; each point writes ``directory``/<point>.h5 and the rows of
+    ``directory``/index.csv are returned (see dmft.sweeps)."""
+    from .sweeps import sweep as _sweep
+    return _sweep(model, directory, grid, fixed=fixed, task=task, config=config, workers=workers,
+                  scheduler=scheduler, resume=resume, progress=progress, options=options)
 
 
 def _as_result(result_or_path) -> Result:

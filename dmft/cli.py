@@ -124,8 +124,14 @@ def cmd_plot(args) -> int:
     formats = FigureCanvasBase.get_supported_filetypes()
     if out.suffix.lstrip(".").lower() not in formats:
         raise UsageError(f"cannot plot to {out}: use one of the extensions {', '.join(sorted(formats))}")
-    result = api.load(args.file)
-    api.plot(result, out, logt=args.logt)
+    if Path(args.file).is_dir():
+        from .plotting import plot_sweep
+        from .sweeps import read_sweep
+        if not (args.x and args.y):
+            raise UsageError("plotting a sweep directory needs --x PARAMETER and --y COLUMN")
+        plot_sweep(*read_sweep(args.file), args.x, args.y, out, logx=args.logx)
+    else:
+        api.plot(api.load(args.file), out, logt=args.logt)
     print(f"wrote {out}")
     return 0
 
@@ -156,6 +162,37 @@ def cmd_validate(args) -> int:
     if args.json:
         print(json.dumps(summary, indent=2, default=float))
     return 0 if v.passed else 1
+
+
+def cmd_sweep(args) -> int:
+    from .sweeps import parse_grid, plan
+    fixed = _key_values(args.params)
+    grids = dict(parse_grid(spec) for spec in args.grid)
+    out = Path(args.output)
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"output {out} exists and is not a directory")
+    if out.is_dir() and any(out.iterdir()) and not (args.resume or args.force):
+        raise UsageError(f"output directory {out} is not empty (use --resume to continue a sweep, "
+                         f"--force to write into it)")
+    options = {}
+    if args.task == "validate":
+        options = {"sizes": [int(s) for s in args.sizes.split(",")], "seeds": args.seeds}
+    plan(args.model, fixed, grids, args.task, args.config)     # bad input: nothing runs
+    from .sweeps import sweep
+    rows = sweep(args.model, out, grids, fixed=fixed, task=args.task, config=args.config,
+                 workers=args.workers, scheduler=args.scheduler, resume=args.resume,
+                 progress=not args.quiet, options=options, command=args.command)
+    keys = list(grids)
+    shown = [k for k in rows[0] if k.endswith("_final")][:3] if rows else []
+    print("  ".join([f"{k:>10s}" for k in keys] + [f"{'status':>10s}", f"{'time':>7s}"] + [f"{k:>16s}" for k in shown]))
+    for row in rows:
+        cells = [f"{row.get(k)!s:>10.10s}" for k in keys] + [f"{str(row.get('status'))[:10]:>10s}",
+                 f"{row.get('wall_time', 0.0):7.2f}"]
+        cells += [f"{row[k]:16.6g}" if isinstance(row.get(k), float) else f"{'':>16s}" for k in shown]
+        print("  ".join(cells))
+    failed = sum(str(r.get("status", "")).startswith("failed") for r in rows)
+    print(f"{len(rows)} points, {failed} failed; index: {out / 'index.csv'}")
+    return 1 if failed else 0
 
 
 def cmd_tools(args) -> int:
@@ -228,7 +265,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file")
     p.add_argument("-o", "--output", required=True, metavar="FIG.png")
     p.add_argument("--logt", action="store_true", help="logarithmic time axis")
+    p.add_argument("--x", help="sweep directory: parameter on the horizontal axis")
+    p.add_argument("--y", help="sweep directory: index column to plot (e.g. test_error_final)")
+    p.add_argument("--logx", action="store_true", help="sweep directory: logarithmic x axis")
     p.set_defaults(func=cmd_plot)
+
+    p = sub.add_parser("sweep", help="a grid of solves (or simulate/validate) on dask.distributed",
+                       epilog="Grids: --grid key=v1,v2,... or --grid key=start:stop:num[:log]. " + EPILOG)
+    _add_model_args(p)
+    p.add_argument("--grid", action="append", default=[], metavar="KEY=VALUES", help="a swept parameter")
+    p.add_argument("-o", "--output", required=True, metavar="DIR")
+    p.add_argument("--task", default="solve", choices=("solve", "simulate", "validate"))
+    p.add_argument("--workers", type=_positive_int, help="local dask workers (default: one per core)")
+    p.add_argument("--scheduler", metavar="ADDRESS", help="run on an existing dask cluster (tcp://host:port)")
+    p.add_argument("--resume", action="store_true", help="skip points whose file exists")
+    p.add_argument("--force", action="store_true", help="write into a non-empty directory")
+    p.add_argument("--sizes", default="250,500,1000", help="task=validate: sizes d")
+    p.add_argument("--seeds", type=int, default=8, help="task=validate: realisations per size")
+    p.set_defaults(func=cmd_sweep)
 
     p = sub.add_parser("tools", help="model-specific tools (phase diagrams, fits) and their parameters")
     p.add_argument("model")

@@ -63,3 +63,30 @@ def plot(result: Result, path, logt: bool = False) -> None:
         fig.colorbar(image, ax=ax, label="C(t, s)")
         ax.set(xlabel="s", ylabel="t", title="C(t, s)")
     fig.savefig(path)
+
+
+def plot_sweep(meta: dict, rows: list[dict], x: str, y: str, path, logx: bool = False) -> None:
+    """Save ``y`` against the swept parameter ``x`` of a sweep (dmft.sweeps.read_sweep), one line
+    per combination of the other swept parameters; points without a value of ``y`` are left out."""
+    from .model import ParameterError
+    if x not in meta["grid"]:
+        raise ParameterError(f"--x must be a swept parameter ({', '.join(meta['grid'])}), got {x!r}")
+    others = [k for k in meta["grid"] if k != x]
+    groups: dict[tuple, list[dict]] = {}
+    for row in rows:
+        if isinstance(row.get(y), float):
+            groups.setdefault(tuple(row.get(k) for k in others), []).append(row)
+    if not groups:
+        raise ParameterError(f"no point of the sweep has a value of {y!r}")
+    fig = Figure(figsize=(5.5, 4), layout="constrained")
+    ax = fig.add_subplot()
+    for key, members in groups.items():
+        members.sort(key=lambda r: r[x])
+        label = ", ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in zip(others, key))
+        ax.plot([r[x] for r in members], [r[y] for r in members], "o-", label=label or None)
+    if logx:
+        ax.set_xscale("log")
+    ax.set(xlabel=x, ylabel=y, title=f"{meta['model']}: {meta['task']} sweep")
+    if others:
+        ax.legend(fontsize="small")
+    fig.savefig(path)
