@@ -4,7 +4,8 @@ simulate / validate), written to its own HDF5 file, plus one index table.
     dmft sweep MODEL [key=value ...] --grid alpha=0.5,1,2 --grid ridge=1e-3:1:7:log -o DIR
 
 * Grids: ``key=v1,v2,...`` or ``key=start:stop:num[:log]``; the points are their Cartesian product
-  with the fixed parameters.  Every point's parameters are checked before any work.
+  with the fixed parameters.  A linked key ``a+b=...`` sets several parameters to the same value
+  (one axis, e.g. ``sigma_u+sigma_w``).  Every point's parameters are checked before any work.
 * Each point writes DIR/<key=value_...>.h5 atomically; on Ctrl-C the local cluster is shut down
   and leftover partial files are removed, so an interrupted sweep leaves only complete files (on an
   external cluster, tasks already running finish on their own and still write atomically).
@@ -79,11 +80,11 @@ def plan(model: str, fixed: dict[str, Any], grids: dict[str, list[Any]], task: s
     points = []
     for values in itertools.product(*grids.values()):
         point = dict(zip(grids, values))
-        given = {**fixed, **point}
+        given = {**fixed, **{name: v for key, v in point.items() for name in key.split("+")}}
         model_given = {k: v for k, v in given.items() if k not in SIM_KEYS} if task != "solve" else given
         checked = api.check_params(model, config, **model_given)
         # keep the swept values as the model reads them (e.g. "0.5" -> 0.5) for names and the index
-        point = {k: checked.get(k, v) for k, v in point.items()}
+        point = {k: checked.get(k.split("+")[0], v) for k, v in point.items()}
         points.append((point, given))
     return points
 

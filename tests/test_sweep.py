@@ -1,5 +1,4 @@
 """Parameter sweeps on dask.distributed (dmft.sweeps): files, index, resume, failures, plots."""
-import h5py
 import numpy as np
 import pytest
 from dask.distributed import LocalCluster
@@ -107,13 +106,18 @@ def test_interrupted_sweep_leaves_no_partial_file(tmp_path, monkeypatch):
 
 
 def test_linear_network_phase_quantities_in_the_index(tmp_path, cluster):
-    """The linear-network phase diagram as a sweep: the exact K_inf/K_0 and zeta_inf per point."""
-    rows = dmft.sweep("linear-network", tmp_path, {"kappa": [1e-3, 1e-1]}, scheduler=cluster,
-                      width=1000, sigma_u=1.0, sigma_w=1.0, t_max=1.0, dt=0.5)
-    by_kappa = {r["kappa"]: r for r in rows}
-    assert by_kappa[1e-3]["kernel_ratio"] == pytest.approx(np.sqrt(2), rel=0.05)    # mean field
-    assert abs(by_kappa[1e-1]["kernel_ratio"] - 1) < 0.05                        # kernel phase
-    assert by_kappa[1e-3]["zeta_inf"] == pytest.approx(1 / np.sqrt(2), rel=0.05)
+    """The linear-network phase diagram as a sweep over kappa and a linked sigma_u = sigma_w axis:
+    the exact K_inf/K_0 and zeta_inf of every point are in the index."""
+    grid = {"kappa": [1e-3, 1e-1], "sigma_u+sigma_w": [1.0, 3.0]}
+    rows = dmft.sweep("linear-network", tmp_path, grid, scheduler=cluster, width=1000, t_max=1.0, dt=0.5)
+    by_point = {(r["kappa"], r["sigma_u+sigma_w"]): r for r in rows}
+    stored = dmft.load(tmp_path / "kappa=0.001_sigma_u+sigma_w=3.h5").params
+    assert stored["sigma_u"] == stored["sigma_w"] == 3.0
+    assert by_point[1e-3, 1.0]["kernel_ratio"] == pytest.approx(np.sqrt(2), rel=0.05)    # mean field
+    assert by_point[1e-3, 1.0]["zeta_inf"] == pytest.approx(1 / np.sqrt(2), rel=0.05)
+    assert abs(by_point[1e-1, 1.0]["kernel_ratio"] - 1) < 0.05                        # kernel phase
+    assert by_point[1e-1, 3.0]["kernel_ratio"] < 1                                     # disalignment
+    assert read_sweep(tmp_path)[0]["grid"]["sigma_u+sigma_w"] == [1.0, 3.0]
 
 
 def test_command_line_sweep_plot_and_errors(tmp_path, capsys):
