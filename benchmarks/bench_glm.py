@@ -177,6 +177,13 @@ def numpy_sample_side(inv_alpha, rho, w, R, V, y, h_star, chunk=CHUNK):
 # ---------------------------------------------------------------------------------------------
 # part 1: sweep
 # ---------------------------------------------------------------------------------------------
+def timed_problem(n_t, samples, repeat):
+    """A problem at a nontrivial iterate and the timing row of one sweep there."""
+    problem = make_problem(n_t, samples)
+    x = nontrivial_iterate(problem)
+    return problem, x, {"n_t": n_t, "samples": samples, **time_sweep(problem, x, repeat)}
+
+
 def part_sweep(args):
     import numba
 
@@ -195,9 +202,7 @@ def part_sweep(args):
     numpy_rows = []
     thread_check = None
     for n_t in nt_sizes:
-        problem = make_problem(n_t, SWEEP_SAMPLES)
-        x = nontrivial_iterate(problem)
-        row = {"n_t": n_t, "samples": SWEEP_SAMPLES, **time_sweep(problem, x, repeat)}
+        problem, x, row = timed_problem(n_t, SWEEP_SAMPLES, repeat)
         by_nt.append(row)
         log(f"sweep  N_t={n_t:4d} samples={SWEEP_SAMPLES}: {row['sweep_s']:.4f} s "
             f"(kernel {row['sample_kernel_s']:.4f}, fields {row['fields_s']:.4f} "
@@ -231,9 +236,7 @@ def part_sweep(args):
 
     by_samples = []
     for s in sample_sizes:
-        problem = make_problem(SWEEP_NT, s)
-        x = nontrivial_iterate(problem)
-        row = {"n_t": SWEEP_NT, "samples": s, **time_sweep(problem, x, repeat)}
+        problem, x, row = timed_problem(SWEEP_NT, s, repeat)
         by_samples.append(row)
         log(f"sweep  N_t={SWEEP_NT:4d} samples={s}: {row['sweep_s']:.4f} s "
             f"(kernel {row['sample_kernel_s']:.4f}, fields {row['fields_s']:.4f})")

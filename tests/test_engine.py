@@ -1,6 +1,5 @@
 """Engine pieces on their own: grid, quadrature, parameters, drivers, plug-in discovery."""
 import sys
-import textwrap
 
 import numpy as np
 import pytest
