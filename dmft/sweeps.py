@@ -6,7 +6,8 @@ simulate / validate), written to its own HDF5 file, plus one index table.
 * Grids: ``key=v1,v2,...`` or ``key=start:stop:num[:log]``; the points are their Cartesian product
   with the fixed parameters.  A linked key ``a+b=...`` sets several parameters to the same value
   (one axis, e.g. ``sigma_u+sigma_w``).  Every point's parameters are checked before any work.
-* Each point writes DIR/<key=value_...>.h5 atomically; on Ctrl-C the local cluster is shut down
+* Each point writes DIR/<key=value_...>.h5 atomically (task validate: a report directory
+  DIR/<key=value_...>/ with report.html and summary.json); on Ctrl-C the local cluster is shut down
   and leftover partial files are removed, so an interrupted sweep leaves only complete files (on an
   external cluster, tasks already running finish on their own and still write atomically).
   ``resume`` skips points whose file already exists.  A point that raises is recorded with its
@@ -108,9 +109,9 @@ def run_point(model: str, task: str, given: dict[str, Any], path: str, config, o
     from . import api
     start = time.perf_counter()
     try:
-        if task == "validate":
-            report = Path(path).with_suffix("")
-            outcome = api.validate(model, config, report=report, **options, **given)
+        if task == "validate":                   # path is the point's report directory
+            kwargs = {**options, **{k: v for k, v in given.items() if k != "d"}}
+            outcome = api.validate(model, config, report=Path(path), **kwargs)
             row = {"status": "ok" if outcome.passed else "failed validation", "passed": outcome.passed,
                    "max_abs_z": max(o["max_abs_z"] for o in outcome.summary["observables"].values())}
         else:
@@ -187,7 +188,8 @@ def sweep(model: str, directory, grids: dict[str, list[Any]], *, fixed: dict[str
     for i, (point, given) in enumerate(points):
         name = point_name(point) + (".h5" if task != "validate" else "")
         rows[i] = {"file": name, **point}
-        if resume and (directory / name).exists():
+        done = directory / name / "summary.json" if task == "validate" else directory / name
+        if resume and done.exists():
             rows[i]["status"] = "skipped (done)"
         else:
             todo.append(i)
@@ -198,7 +200,10 @@ def sweep(model: str, directory, grids: dict[str, list[Any]], *, fixed: dict[str
         with tqdm(total=len(futures), unit="point", disable=not progress, leave=False) as bar:
             for future in as_completed(futures):
                 i = futures[future]
-                rows[i].update(future.result())
+                try:
+                    rows[i].update(future.result())
+                except Exception as exc:         # the worker itself failed (killed, lost, ...)
+                    rows[i].update(status=f"failed: {type(exc).__name__}: {exc}")
                 bar.update(1)
                 write_index(directory, rows)
     except KeyboardInterrupt:

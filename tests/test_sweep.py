@@ -105,6 +105,20 @@ def test_interrupted_sweep_leaves_no_partial_file(tmp_path, monkeypatch):
         dmft.load(path)                                                # every file is complete
 
 
+def test_validate_task_writes_a_report_per_point(tmp_path, cluster):
+    grid = {"alpha": [0.5, 2.0]}
+    rows = dmft.sweep("linear-regression", tmp_path, grid, task="validate", scheduler=cluster,
+                      options={"sizes": [300], "seeds": 8}, **FIXED)
+    assert [r["file"] for r in rows] == ["alpha=0.5", "alpha=2"]        # "0.5" is not a suffix
+    for row in rows:
+        assert row["status"] == "ok" and row["passed"] is True and row["max_abs_z"] < 4
+        assert (tmp_path / row["file"] / "summary.json").exists()
+    (tmp_path / "alpha=2" / "summary.json").unlink()                     # an unfinished report
+    again = dmft.sweep("linear-regression", tmp_path, grid, task="validate", scheduler=cluster,
+                       resume=True, options={"sizes": [300], "seeds": 8}, **FIXED)
+    assert [r["status"] for r in again] == ["skipped (done)", "ok"]
+
+
 def test_linear_network_phase_quantities_in_the_index(tmp_path, cluster):
     """The linear-network phase diagram as a sweep over kappa and a linked sigma_u = sigma_w axis:
     the exact K_inf/K_0 and zeta_inf of every point are in the index."""
