@@ -165,7 +165,9 @@ def cmd_validate(args) -> int:
 
 
 def cmd_sweep(args) -> int:
+    import logging
     from .sweeps import parse_grid, plan
+    logging.getLogger("distributed").setLevel(logging.WARNING)   # dask's INFO chatter is noise here
     fixed = _key_values(args.params)
     grids = dict(parse_grid(spec) for spec in args.grid)
     out = Path(args.output)

@@ -133,7 +133,7 @@ def _client(workers: int | None, scheduler: str | None):
     threads = str(max(1, (os.cpu_count() or 1) // workers))
     env = {"NUMBA_NUM_THREADS": threads, "OMP_NUM_THREADS": threads, "OPENBLAS_NUM_THREADS": threads}
     cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                           dashboard_address=None, env=env)
+                           dashboard_address=":0", env=env)
     return Client(cluster), cluster
 
 

@@ -14,14 +14,14 @@ GRID = {"alpha": [0.5, 2.0], "ridge": [0.0, 0.1]}
 @pytest.fixture(scope="module")
 def cluster():
     """A LocalCluster with 2 worker processes, shared by the tests of this module."""
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as c:
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0") as c:
         yield c.scheduler_address
 
 
 @pytest.fixture
 def threads_cluster():
     """An in-process cluster: its workers see the test's monkeypatches."""
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as c:
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=":0") as c:
         yield c.scheduler_address
 
 
