@@ -166,7 +166,7 @@ def cmd_validate(args) -> int:
 
 def cmd_sweep(args) -> int:
     import logging
-    from .sweeps import parse_grid, plan
+    from .sweeps import parse_grid, sweep      # sweep() checks every point before any work
     logging.getLogger("distributed").setLevel(logging.WARNING)   # dask's INFO chatter is noise here
     fixed = _key_values(args.params)
     grids = dict(parse_grid(spec) for spec in args.grid)
@@ -178,9 +178,10 @@ def cmd_sweep(args) -> int:
                          f"--force to write into it)")
     options = {}
     if args.task == "validate":
-        options = {"sizes": [int(s) for s in args.sizes.split(",")], "seeds": args.seeds}
-    plan(args.model, fixed, grids, args.task, args.config)     # bad input: nothing runs
-    from .sweeps import sweep
+        try:
+            options = {"sizes": [int(s) for s in args.sizes.split(",")], "seeds": args.seeds}
+        except ValueError:
+            raise UsageError(f"--sizes must be comma-separated integers (got {args.sizes!r})") from None
     rows = sweep(args.model, out, grids, fixed=fixed, task=args.task, config=args.config,
                  workers=args.workers, scheduler=args.scheduler, resume=args.resume,
                  progress=not args.quiet, options=options, command=args.command)
