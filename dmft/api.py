@@ -2,7 +2,7 @@
 
     dmft.solve("linear-regression", alpha=2, t_max=10)        -> Result
     dmft.simulate("linear-regression", d=500, seeds=8)        -> Result (mean and stderr)
-    dmft.validate("linear-regression", sizes=(250, 500, 1000), seeds=8, report="rep")
+    dmft.validate("linear-regression", sizes=(250, 500, 1000), seeds=16, report="rep")
     dmft.load("out.h5")                                         -> Result
     dmft.show("out.h5") -> str;  dmft.plot("out.h5", "fig.png", logt=False)
     dmft.tool("linear-network", "phase-diagram", "dir", width=1000)  -> written paths
@@ -105,7 +105,7 @@ def simulate(model: str, config=None, *, progress: bool = False, command: str | 
     return result
 
 
-def validate(model: str, config=None, *, sizes=(250, 500, 1000), seeds: int = 8, seed: int = 0,
+def validate(model: str, config=None, *, sizes=(250, 500, 1000), seeds: int = 16, seed: int = 0,
              report=None, threshold: float = 4.0, progress: bool = False, **given):
     """Solve, simulate at each size, compare; write ``report``/report.html and summary.json.
 

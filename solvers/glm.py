@@ -103,7 +103,7 @@ class GLM(Model):
                   "restarts": outcome.restarts,
                   "residual_history": np.array(outcome.residuals),
                   "clipped_fraction": problem.clipped_fraction,
-                  "samples_per_batch": problem.per_batch}
+                  "samples_per_batch": problem.per_batch, "replicas": p["batches"]}
         with np.errstate(over="ignore", invalid="ignore"):
             return problem.result(solver)
 

@@ -2,8 +2,10 @@
 import numpy as np
 import pytest
 
+from scipy import stats
+
 from dmft.result import Result
-from validation.compare import compare
+from validation.compare import compare, t_limit
 
 T = np.linspace(0.0, 1.0, 11)
 
@@ -40,8 +42,10 @@ def test_finite_size_trend_and_resolution():
     v = compare(_theory(1.0), sims, threshold=4.0)
     assert v.trend("x") == pytest.approx(-0.5, abs=1e-9)
     summary = v.summary["observables"]["x"]
-    assert summary["by_size"]["100"]["relative_resolution"] == pytest.approx(4 * 0.01)
-    assert summary["relative_resolution"] == pytest.approx(4 * 0.1 / 40)
+    limit = stats.t.isf(stats.norm.sf(4.0), 7)                 # 8 seeds: 7 degrees of freedom
+    assert summary["by_size"]["100"]["limit"] == pytest.approx(limit)
+    assert summary["by_size"]["100"]["relative_resolution"] == pytest.approx(limit * 0.01)
+    assert summary["relative_resolution"] == pytest.approx(limit * 0.1 / 40)
     assert summary["max_abs_z"] == pytest.approx(3.0) and summary["passed"]
     assert v.summary["observables"]["y"]["relative_resolution"] is None
 
@@ -54,3 +58,13 @@ def test_theory_interpolated_onto_simulation_times_within_its_range():
     c = compare(theory, [sim]).comparisons[0]
     np.testing.assert_allclose(c.t, [0.05, 0.55])
     assert c.max_abs_z < 1e-9
+
+
+def test_student_t_limit():
+    """Same tail probability as the normal threshold; Welch-Satterthwaite degrees of freedom."""
+    assert t_limit(4.0, 1.0, 7, 0.0, np.inf) == pytest.approx(8.47, abs=0.01)
+    assert t_limit(4.0, 1.0, 15, 0.0, np.inf) == pytest.approx(5.48, abs=0.01)
+    assert t_limit(4.0, 1.0, 1e9, 0.0, np.inf) == pytest.approx(4.0, abs=1e-6)
+    assert t_limit(4.0, 0.0, 7, 0.0, np.inf) == pytest.approx(4.0)        # exactly known: normal
+    # equal errors on both sides with 7 degrees of freedom each: 14 effective
+    assert t_limit(4.0, 1.0, 7, 1.0, 7) == pytest.approx(stats.t.isf(stats.norm.sf(4.0), 14))

@@ -92,7 +92,8 @@ def test_interrupted_sweep_leaves_no_partial_file(tmp_path, monkeypatch):
     def interrupted(futures):
         results = real(futures)
         yield next(results)
-        (tmp_path / ".alpha=2_ridge=0.h5.partial").write_bytes(b"half")   # a write cut short
+        # a write cut short earlier (its own name: a file a live worker writes must not be touched)
+        (tmp_path / ".alpha=9_ridge=9.h5.partial").write_bytes(b"half")
         raise KeyboardInterrupt
 
     monkeypatch.setattr(dask.distributed, "as_completed", interrupted)
