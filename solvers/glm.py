@@ -27,7 +27,7 @@ from dmft.simulation import mean_and_stderr
 
 from . import glm_sample_side as kernels
 from .marchenko_pastur import top_of_spectrum
-from .weight_side import advance, weight_row
+from .weight_side import ORDER_PARAMETERS, advance, weight_row
 
 LOSSES = {"square": kernels.SQUARE, "logistic": kernels.LOGISTIC, "hinge": kernels.HINGE}
 MAX_CURVATURE = {"square": 1.0, "logistic": 0.25}    # sup l'', for the Euler stability check
@@ -69,12 +69,7 @@ class GLM(Model):
         "m": "overlap w.w*",
         "q": "squared norm |w|^2",
     }
-    order_parameters = {
-        "C": "C(t,s) = w(t).w(s)",
-        "R": "response R(t_i,t_j) (R=0 for j>=i, R(t_j+dt,t_j)=1)",
-        "C_g": "gradient correlation C_g(t,s) = E[g(t) g(s)]",
-        "Gamma": "memory kernel with weights; diagonal = instantaneous part E[l'']",
-    }
+    order_parameters = ORDER_PARAMETERS
 
     def check(self, p):
         UniformGrid.check(p["t_max"], p["dt"], MAX_POINTS)

@@ -116,7 +116,8 @@ def final_slope(u0, w0, c, eta_u, eta_w) -> float:
 def phase_summary(u0, w0, kappa, c, eta_u, eta_w) -> dict[str, float]:
     """Exact end-of-training quantities of linear_network.md section 4 (no integration needed):
     K_inf = sqrt(C + a F_inf^2), zeta_inf^2 = S^2/(S^2 + Omega) with S = F_inf/kappa and the sign of
-    F_inf (for parallel u, w with F_inf = 0 the angle keeps its initial value)."""
+    F_inf (for parallel u, w with F_inf = 0 the angle keeps its initial value), and the norm
+    product |u||w| = sqrt(S^2 + Omega) at the start and at the end."""
     o = observables(u0, w0, kappa, c, eta_u, eta_w)
     F_inf = final_slope(u0, w0, c, eta_u, eta_w)
     K_inf = float(np.sqrt(o["kernel_invariant"] + 4 * eta_u * eta_w * kappa**2 * F_inf**2))
@@ -127,4 +128,5 @@ def phase_summary(u0, w0, kappa, c, eta_u, eta_w) -> dict[str, float]:
     else:
         zeta_inf = float(np.sign(F_inf) * np.sqrt(S2 / (S2 + (0.0 if parallel else omega))))
     return {"K_0": float(o["K"]), "K_inf": K_inf, "kernel_ratio": K_inf / float(o["K"]) if o["K"] > 0 else np.nan,
-            "zeta_0": float(o["zeta"]), "zeta_inf": zeta_inf, "F_0": float(o["F"]), "F_inf": F_inf}
+            "zeta_0": float(o["zeta"]), "zeta_inf": zeta_inf, "F_0": float(o["F"]), "F_inf": F_inf,
+            "norm_0": float(o["u_norm"] * o["w_norm"]), "norm_inf": float(np.sqrt(S2 + omega))}

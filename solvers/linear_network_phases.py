@@ -62,10 +62,8 @@ def compute(p) -> dict[str, np.ndarray]:
                 out["kernel_ratio"][i, j, l] = summary["kernel_ratio"]
                 out["zeta_0"][i, j, l] = summary["zeta_0"]
                 out["zeta_inf"][i, j, l] = summary["zeta_inf"]
-                norm_0 = np.linalg.norm(u0) * np.linalg.norm(w0)
-                omega = norm_0**2 - (u0 @ w0) ** 2
                 d_zeta = np.log(abs(summary["zeta_inf"]) / abs(summary["zeta_0"]))
-                d_norm = 0.5 * np.log(((c / k) ** 2 + omega) / norm_0**2)
+                d_norm = np.log(summary["norm_inf"] / summary["norm_0"])
                 out["mechanism"][i, j, l] = (2 if abs(d_norm) > abs(d_zeta) else 0 if d_zeta > 0 else 1)
                 rho = abs(c) / (k * p["width"] * s**2)
                 out["chi"][i, j, l] = rho**2 * 4 * ratio / (1 + ratio) ** 2

@@ -26,7 +26,7 @@ from dmft.twotime import Correlation, Response
 
 from . import marchenko_pastur
 from .square_loss import sample_row
-from .weight_side import advance, weight_row
+from .weight_side import ORDER_PARAMETERS, advance, weight_row
 
 MAX_POINTS = 20000  # four (N, N) float64 arrays: 12.8 GB
 
@@ -55,12 +55,7 @@ class LinearRegression(Model):
         "m": "overlap w.w*",
         "q": "squared norm |w|^2",
     }
-    order_parameters = {
-        "C": "C(t,s) = w(t).w(s)",
-        "R": "response R(t_i,t_j) = (1/dt) d<u_i>/dH_j (R=0 for j>=i, R(t_j+dt,t_j)=1)",
-        "C_g": "gradient (residual) correlation C_g(t,s) = E[g(t) g(s)]",
-        "Gamma": "memory kernel with weights; diagonal = instantaneous part",
-    }
+    order_parameters = ORDER_PARAMETERS
 
     def check(self, p):
         UniformGrid.check(p["t_max"], p["dt"], None if p["scheme"] == "mp" else MAX_POINTS)

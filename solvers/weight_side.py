@@ -22,6 +22,13 @@ from numba import njit
 
 FAST = {"reassoc", "contract"}
 
+ORDER_PARAMETERS = {   # the order parameters of every model solved with this weight side
+    "C": "C(t,s) = w(t).w(s)",
+    "R": "response R(t_i,t_j) = (1/dt) d<u_i>/dH_j (R=0 for j>=i, R(t_j+dt,t_j)=1)",
+    "C_g": "gradient (residual) correlation C_g(t,s) = E[g(t) g(s)]",
+    "Gamma": "memory kernel with weights; diagonal = instantaneous part E[l'']",
+}
+
 
 @njit(cache=True, fastmath=FAST)
 def symmetric_vecmat(f, A, n, out):
