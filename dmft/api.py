@@ -81,8 +81,9 @@ def solve(model: str, config=None, *, progress: bool = False, checkpoint=None,
     result = m.solve(p, run)
     result.solver["wall_time"] = time.perf_counter() - start
     result.solver.setdefault("dt", p.get("dt", ""))
-    if run.resumed_from:
-        result.solver["resumed_from"] = run.resumed_from
+    resumed = max([run.resumed_from] + [stage.resumed_from for stage in run.stages])
+    if resumed:
+        result.solver["resumed_from"] = resumed
     result.provenance = _provenance(command)
     return result
 

@@ -101,7 +101,8 @@ def cmd_solve(args) -> int:
                        checkpoint_every=args.checkpoint_every, resume=args.resume,
                        command=args.command, **given)
     result.save(out, force=True)
-    checkpoint.unlink(missing_ok=True)  # the result is safely written
+    for path in [checkpoint, *checkpoint.parent.glob(checkpoint.name + ".*")]:  # and its stages'
+        path.unlink(missing_ok=True)  # the result is safely written
     return _status(result)
 
 

@@ -17,7 +17,8 @@ class Result:
     its standard error ``name + '_stderr'``.  ``order[name]`` has shape (N,) or (N, N).
     ``solver`` holds method, dt, iterations, residual, converged, wall_time and any
     model-specific diagnostics.  ``simulation`` (simulations only) holds d, seeds and the
-    per-seed values ``per_seed[name]`` of shape (seeds, N).
+    per-seed values ``per_seed[name]`` of shape (seeds, N).  ``history`` (compressed-history
+    solvers only) holds the kept times ``tau`` (L,) and two-time arrays on them (L, L).
     """
 
     model: str
@@ -28,6 +29,7 @@ class Result:
     solver: dict[str, Any] = field(default_factory=dict)
     seed: int | None = None
     simulation: dict[str, Any] | None = None
+    history: dict[str, np.ndarray] = field(default_factory=dict)
     provenance: dict[str, Any] = field(default_factory=dict)
 
     def __getitem__(self, name: str) -> np.ndarray:

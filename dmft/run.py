@@ -9,7 +9,10 @@ interrupted (Ctrl-C).  The checkpoint is keyed by a fingerprint of model and par
 """
 from __future__ import annotations
 
+import contextlib
+import signal
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -32,11 +35,22 @@ class Run:
         self._last_checkpoint = time.monotonic()
         self._cost = 0.0  # seconds the last checkpoint took
         self.resumed_from = 0
+        self.stages: list[Run] = []
 
     def progress(self, total: int, initial: int = 0, unit: str = "row"):
         """A tqdm bar on stderr that appears only if the run lasts over a second."""
         return tqdm(total=total, initial=initial, unit=unit, desc=self.description,
                     file=sys.stderr, delay=1.0, disable=not self.show_progress, leave=False)
+
+    def stage(self, name: str) -> "Run":
+        """A run for one stage of a multi-stage solve: its own key and checkpoint file
+        (``<checkpoint>.<name>``), the other settings shared."""
+        path = self.checkpoint_path.with_name(f"{self.checkpoint_path.name}.{name}") if self.checkpoint_path else None
+        stage = Run(f"{self.key}#{name}", progress=self.show_progress, checkpoint_path=path,
+                    checkpoint_every=self.checkpoint_every, resume=self.resume,
+                    description=f"{self.description} {name}".strip())
+        self.stages.append(stage)
+        return stage
 
     def restore(self) -> tuple[int, dict[str, np.ndarray]] | None:
         """(progress, state) from the checkpoint, if resuming and one exists."""
@@ -56,3 +70,28 @@ class Run:
             store.write_checkpoint(self.checkpoint_path, self.key, done, state)
             self._last_checkpoint = time.monotonic()
             self._cost = self._last_checkpoint - now
+
+
+class _Interrupt:
+    requested = False
+
+
+@contextlib.contextmanager
+def deferred_interrupt():
+    """Hold Ctrl-C until the caller reaches a consistent point: inside the block SIGINT only
+    sets ``.requested``; the caller checks it between units of work (then checkpoints and
+    raises KeyboardInterrupt).  Outside the main thread (where signals cannot be caught) the
+    block is a no-op and ``.requested`` stays False."""
+    flag = _Interrupt()
+    if threading.current_thread() is not threading.main_thread():
+        yield flag
+        return
+
+    def handler(signum, frame):
+        flag.requested = True
+
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield flag
+    finally:
+        signal.signal(signal.SIGINT, previous)

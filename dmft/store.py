@@ -74,6 +74,9 @@ def write_result(path, result: Result, *, force: bool = False) -> None:
         for name, values in result.order.items():
             f.create_dataset(f"order/{name}", data=np.asarray(values, dtype=float),
                              compression="gzip" if np.ndim(values) == 2 else None)
+        for name, values in result.history.items():
+            f.create_dataset(f"history/{name}", data=np.asarray(values, dtype=float),
+                             compression="gzip" if np.ndim(values) == 2 else None)
         g = f.require_group("solver")
         for key, value in result.solver.items():
             if isinstance(value, np.ndarray):
@@ -88,6 +91,22 @@ def write_result(path, result: Result, *, force: bool = False) -> None:
                         s.create_dataset(f"per_seed/{name}", data=np.asarray(values, dtype=float))
                 else:
                     s.attrs[key] = _attr(value)
+
+
+def write_table(path, model: str, tool: str, params: dict[str, Any], command: str,
+                data: dict[str, np.ndarray], **attrs: Any) -> None:
+    """Atomically write a tool's table: root attributes (format dmft-table, model, tool, params,
+    command, ``attrs``) and one dataset per entry of ``data`` (docs/hdf5.md, "Tool tables")."""
+    with atomic_h5(path) as f:
+        f.attrs["format"] = "dmft-table"
+        f.attrs["model"] = model
+        f.attrs["tool"] = tool
+        f.attrs["params"] = json.dumps(params, sort_keys=True)
+        f.attrs["command"] = command
+        for key, value in attrs.items():
+            f.attrs[key] = value
+        for name, values in data.items():
+            f.create_dataset(name, data=values)
 
 
 def _read_attrs(group) -> dict[str, Any]:
@@ -129,6 +148,7 @@ def load(path) -> Result:
             solver=solver,
             seed=int(f.attrs["seed"]) if "seed" in f.attrs else None,
             simulation=simulation,
+            history={k: v[()] for k, v in f["history"].items()} if "history" in f else {},
             provenance={k: _read_attrs(f)[k] for k in ("dmft_version", "created", "command")},
         )
 

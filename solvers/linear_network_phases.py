@@ -23,7 +23,7 @@ from matplotlib import colormaps
 from matplotlib.figure import Figure
 
 from dmft.model import Param
-from dmft.store import atomic_h5
+from dmft.store import write_table
 
 from .linear_network_exact import phase_summary
 
@@ -105,15 +105,8 @@ def phase_diagram(p, directory: Path, command: str) -> list[Path]:
     """Write phase_diagram.h5 (the grid and every array) and phase_diagram.png."""
     data = compute(p)
     table = directory / "phase_diagram.h5"
-    with atomic_h5(table) as f:
-        f.attrs["format"] = "dmft-table"
-        f.attrs["model"] = "linear-network"
-        f.attrs["tool"] = "phase-diagram"
-        f.attrs["params"] = json.dumps(p, sort_keys=True)
-        f.attrs["command"] = command
-        f.attrs["mechanisms"] = json.dumps(MECHANISMS)
-        for name, values in data.items():
-            f.create_dataset(name, data=values)
+    write_table(table, "linear-network", "phase-diagram", p, command, data,
+                mechanisms=json.dumps(MECHANISMS))
     figure = directory / "phase_diagram.png"
     _figure(p, data).savefig(figure, dpi=90)
     return [table, figure]

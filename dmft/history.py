@@ -1,0 +1,251 @@
+"""Second-order marching of closed causal two-time equations on a (compressed) history.
+
+Equations of the form
+
+  d X_f(t, t') / dt = F_f[X](t, t')   for t > t',   X_f(t, t) = diag_f,
+
+(f = 0..nF-1 fields, e.g. a correlation C and a response R; ``diag_f`` is the value on, or the
+limit just below, the diagonal) are stepped along t with a uniform step dt by Heun's
+predictor-corrector (second order): row t_i+1 = row t_i + dt/2 (F at t_i + F at the predicted
+t_i+1).  The past is held on a set of kept times tau_0 = 0 < tau_1 < ... < tau_{L-1} = t (the
+*history*); a row is stored only at kept times and only on kept columns.
+
+Memory integrals are computed from *cell integrals*.  For every field, besides the point values
+``X[f, a, b] = X_f(tau_a, tau_b)`` (b <= a), the history holds, for cell k = [tau_k, tau_k+1],
+
+  H[f, a, k]  = int_cell X_f(tau_a, s) ds   (k < a, along a row), and
+  VT[f, b, k] = int_cell X_f(s, tau_b) ds   (k >= b, along a column),
+
+computed by the trapezoid rule when the cell is created (cells are created at the leading edge,
+with width dt) and summed exactly when cells merge.  A model's kernel integrates a product
+g(s) X_f(s, tau_b) as  sum_k mean(g at the cell's ends) * (cell integral of X_f):  second order
+on fine cells, and exact up to the variation of the slow factor g on a merged cell, however
+fast X_f varies inside it (the fast relaxation near every past diagonal).  This is the
+time-doubling idea of Kim & Latz, with a free-form grid instead of doubling.
+
+Compression (``eps > 0``): every ``PRUNE_EVERY`` steps a kept time tau_m is dropped when the
+merged cell around it, [tau_prev, tau_next], is no wider than
+eps * min(tau_prev, t - tau_next): the history stays dense near s = 0 and near the current
+time and is geometric (ratio ~ 1 + eps) in between, so L grows like (2/eps) log(t/dt) and a
+step costs O(L^2) instead of O(t^2/dt^2).  ``eps = 0`` keeps every time: the uniform scheme.
+Times listed in ``track`` are never dropped and X at them is recorded at every step (e.g. C(t, t_w)).
+
+The model supplies a numba kernel ``rates(r, tau, X, H, VT, params, out, scalars)`` that fills
+``out[f, b]`` = F_f(tau_r, tau_b) for b = 0..r from rows <= r and ``scalars`` (one-time
+quantities of row r, e.g. mu(t) and the energy).  Row r's own point values and H[:, r, :] are
+filled before the call; VT of cell r-1 too.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from numba import njit
+
+from .divergence import OVERFLOW
+from .run import Run, deferred_interrupt
+
+PRUNE_EVERY = 16
+
+
+@njit(cache=True)
+def fill_cells(X, H, VT, tau, r):
+    """H[:, r, k] for every cell k < r (row r by the trapezoid rule) and VT[:, b, r-1] for the
+    newest cell [tau_{r-1}, tau_r] and every column b <= r-1."""
+    nf = X.shape[0]
+    for f in range(nf):
+        for k in range(r):
+            H[f, r, k] = 0.5 * (tau[k + 1] - tau[k]) * (X[f, r, k] + X[f, r, k + 1])
+        if r > 0:
+            w = 0.5 * (tau[r] - tau[r - 1])
+            for b in range(r):
+                VT[f, b, r - 1] = w * (X[f, r - 1, b] + X[f, r, b])
+
+
+@njit(cache=True)
+def prune_mask(tau, L, t_now, eps, protected, keep):
+    """Greedy choice of the kept times (see the module docstring); returns the new L."""
+    keep[:L] = True
+    prev = 0
+    count = 1
+    for m in range(1, L - 1):
+        nxt = m + 1
+        allowed = eps * min(tau[prev], t_now - tau[nxt])
+        if not protected[m] and tau[nxt] - tau[prev] <= allowed:
+            keep[m] = False
+        else:
+            prev = m
+            count += 1
+    return count + 1
+
+
+@njit(cache=True)
+def compact(X, H, VT, tau, protected, keep, L):
+    """Drop the times with keep[m] False: rows and columns of X go, cells merge (sums) in H and VT.
+
+    In place; rows are processed in increasing order and each new index is <= its old one."""
+    nf = X.shape[0]
+    new_index = np.empty(L, np.int64)
+    cell_of = np.empty(L, np.int64)  # new cell holding old cell k = [tau_k, tau_k+1]
+    n = 0
+    for m in range(L):
+        if keep[m]:
+            new_index[m] = n
+            n += 1
+        cell_of[m] = n - 1
+    row = np.empty(L)
+    for a in range(L):
+        if not keep[a]:
+            continue
+        a2 = new_index[a]
+        for f in range(nf):
+            for b in range(a + 1):
+                if keep[b]:
+                    row[new_index[b]] = X[f, a, b]
+            for b in range(a2 + 1):
+                X[f, a2, b] = row[b]
+            row[:a2] = 0.0
+            for k in range(a):
+                row[cell_of[k]] += H[f, a, k]
+            for k in range(a2):
+                H[f, a2, k] = row[k]
+            row[:n] = 0.0
+            for k in range(a, L - 1):
+                row[cell_of[k]] += VT[f, a, k]
+            for k in range(a2, n - 1):
+                VT[f, a2, k] = row[k]
+        tau[a2] = tau[a]
+        protected[a2] = protected[a]
+    return n
+
+
+@dataclass
+class HistoryOutcome:
+    steps: int                 # completed steps (rows after the first)
+    diverged: bool
+    message: str = ""
+    t: np.ndarray = field(default_factory=lambda: np.zeros(0))          # every step's time
+    scalars: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))  # (steps+1, n_scalars)
+    tracked: np.ndarray = field(default_factory=lambda: np.zeros((0, 0, 0)))  # (steps+1, nF, n_track)
+    max_points: int = 0        # largest number of kept times during the run
+
+
+class History:
+    """Kept times and the point values and cell integrals of nF two-time fields on them."""
+
+    def __init__(self, n_fields: int, capacity: int, diag: tuple[float, ...]):
+        self.capacity = capacity
+        self.diag = np.asarray(diag, dtype=float)
+        self.X = np.zeros((n_fields, capacity, capacity))
+        self.H = np.zeros_like(self.X)
+        self.VT = np.zeros_like(self.X)
+        self.tau = np.zeros(capacity)
+        self.protected = np.zeros(capacity, dtype=np.bool_)
+        self.L = 1
+        self.X[:, 0, 0] = self.diag
+
+    def state(self) -> dict:
+        L = self.L
+        return {"X": self.X[:, :L, :L], "H": self.H[:, :L, :L], "VT": self.VT[:, :L, :L],
+                "tau": self.tau[:L], "protected": self.protected[:L]}
+
+    def load(self, saved: dict) -> None:
+        L = len(saved["tau"])
+        self.L = L
+        for name in ("X", "H", "VT"):
+            getattr(self, name)[:, :L, :L] = saved[name]
+        self.tau[:L] = saved["tau"]
+        self.protected[:L] = saved["protected"]
+
+    def lower(self, f: int) -> np.ndarray:
+        """Field f on the kept times as a full (L, L) array X[a, b] = X_f(tau_a, tau_b), b <= a
+        (zero above the diagonal)."""
+        return np.tril(self.X[f, : self.L, : self.L]).copy()
+
+
+def march_history(rates, params: np.ndarray, history: History, n_steps: int, dt: float,
+                  n_scalars: int, run: Run, eps: float = 0.0, track: tuple[int, ...] = ()) -> HistoryOutcome:
+    """Take ``n_steps`` Heun steps of size dt from the history's last row (see module docstring).
+
+    ``track``: step indices whose times are kept forever; X at them is recorded every step
+    (NaN before they exist).  Stops at the first non-finite or overflowing row (the rows before
+    it are kept).  Checkpoints through ``run`` and resumes from it.
+    """
+    h = history
+    nf = h.X.shape[0]
+    out0 = np.zeros((nf, h.capacity))
+    out1 = np.zeros_like(out0)
+    scalars = np.full((n_steps + 1, n_scalars), np.nan)
+    tracked = np.full((n_steps + 1, nf, len(track)), np.nan)
+    track_col = np.full(len(track), -1)   # current column of each tracked time
+    keep = np.zeros(h.capacity, dtype=np.bool_)
+    sc = np.zeros(n_scalars)
+    start, max_points = 0, 1
+    restored = run.restore()
+    if restored is not None:
+        start, saved = restored
+        h.load({k: saved[k] for k in ("X", "H", "VT", "tau", "protected")})
+        scalars[:start + 1], tracked[:start + 1] = saved["scalars"], saved["tracked"]
+        track_col[:] = saved["track_col"]
+        max_points = int(saved["max_points"])
+
+    def record(i):
+        rates(h.L - 1, h.tau, h.X, h.H, h.VT, params, out0, sc)
+        scalars[i] = sc
+        for q, col in enumerate(track_col):
+            if col >= 0:
+                tracked[i, :, q] = h.X[:, h.L - 1, col]
+        return out0
+
+    def outcome(steps, diverged=False, message=""):
+        return HistoryOutcome(steps, diverged, message, t=dt * np.arange(steps + 1),
+                              scalars=scalars[:steps + 1], tracked=tracked[:steps + 1],
+                              max_points=max_points)
+
+    for q, i_track in enumerate(track):
+        if i_track == 0:
+            track_col[q] = 0
+            h.protected[0] = True
+    def save(done, force=False):
+        run.checkpoint(done, {**h.state(), "scalars": scalars[:done + 1], "tracked": tracked[:done + 1],
+                              "track_col": track_col, "max_points": max_points}, force=force)
+
+    d0 = record(start)
+    with run.progress(n_steps, start, unit="step") as bar, deferred_interrupt() as interrupt:
+        for step in range(start, n_steps):
+            r = h.L - 1
+            if r + 1 >= h.capacity:
+                raise RuntimeError(f"history capacity {h.capacity} exceeded at t={step * dt:g}")
+            new = r + 1
+            h.tau[new] = h.tau[r] + dt
+            h.protected[new] = False
+            base = h.X[:, r, : r + 1].copy()
+            h.X[:, new, : r + 1] = base + dt * d0[:, : r + 1]
+            h.X[:, new, new] = h.diag
+            fill_cells(h.X, h.H, h.VT, h.tau, new)
+            rates(new, h.tau, h.X, h.H, h.VT, params, out1, sc)
+            h.X[:, new, : r + 1] = base + 0.5 * dt * (d0[:, : r + 1] + out1[:, : r + 1])
+            fill_cells(h.X, h.H, h.VT, h.tau, new)
+            if not np.all(np.abs(h.X[:, new, : new + 1]) < OVERFLOW):
+                return outcome(step, True, f"diverged at t={(step + 1) * dt:g}: NaN or overflow "
+                                           f"(|x| > {OVERFLOW:g}); the steps before it are kept")
+            h.L = new + 1
+            for q, i_track in enumerate(track):
+                if i_track == step + 1:
+                    track_col[q] = new
+                    h.protected[new] = True
+            if eps > 0 and (step + 1) % PRUNE_EVERY == 0:
+                L_new = prune_mask(h.tau, h.L, h.tau[h.L - 1], eps, h.protected, keep)
+                if L_new < h.L:
+                    max_points = max(max_points, h.L)
+                    index = np.cumsum(keep[: h.L]) - 1
+                    track_col[:] = np.where(track_col >= 0, index[np.maximum(track_col, 0)], -1)
+                    h.L = compact(h.X, h.H, h.VT, h.tau, h.protected, keep, h.L)
+            max_points = max(max_points, h.L)
+            d0 = record(step + 1)
+            bar.update(1)
+            if interrupt.requested:
+                save(step + 1, force=True)
+                raise KeyboardInterrupt
+            save(step + 1)
+    return outcome(n_steps)
