@@ -11,17 +11,19 @@ t_i+1).  The past is held on a set of kept times tau_0 = 0 < tau_1 < ... < tau_{
 *history*); a row is stored only at kept times and only on kept columns.
 
 Memory integrals are computed from *cell integrals*.  For every field, besides the point values
-``X[f, a, b] = X_f(tau_a, tau_b)`` (b <= a), the history holds, for cell k = [tau_k, tau_k+1],
+``X[f, a, b] = X_f(tau_a, tau_b)`` (b <= a), the history holds, for cell k = [tau_k, tau_k+1]
+with midpoint m_k, the integral (``[0]``) and first moment about m_k (``[1]``)
 
-  H[f, a, k]  = int_cell X_f(tau_a, s) ds   (k < a, along a row), and
-  VT[f, b, k] = int_cell X_f(s, tau_b) ds   (k >= b, along a column),
+  H[:, f, a, k]  = int_cell X_f(tau_a, s) (1, s - m_k) ds   (k < a, along a row), and
+  VT[:, f, b, k] = int_cell X_f(s, tau_b) (1, s - m_k) ds   (k >= b, along a column),
 
-computed by the trapezoid rule when the cell is created (cells are created at the leading edge,
-with width dt) and summed exactly when cells merge.  A model's kernel integrates a product
-g(s) X_f(s, tau_b) as  sum_k mean(g at the cell's ends) * (cell integral of X_f):  second order
-on fine cells, and exact up to the variation of the slow factor g on a merged cell, however
-fast X_f varies inside it (the fast relaxation near every past diagonal).  This is the
-time-doubling idea of Kim & Latz, with a free-form grid instead of doubling.
+computed with X linear on the cell when the cell is created (cells are created at the leading
+edge, with width dt) and combined exactly when cells merge.  A model's kernel integrates a
+product g(s) X_f(s, tau_b) as  sum_k [mean(g) * integral + slope(g) * moment]  with g linear
+between the cell's ends: exact for linear g and X on fine cells, and on a merged cell exact up
+to the curvature of the slow factor g, however fast X_f varies inside it (the relaxation just
+after every past diagonal).  This is the idea of Kim & Latz's time doubling (block-integrated
+quantities), with a free-form grid instead of doubling.
 
 Compression (``eps > 0``): every ``PRUNE_EVERY`` steps a kept time tau_m is dropped when the
 merged cell around it, [tau_prev, tau_next], is no wider than
@@ -50,16 +52,20 @@ PRUNE_EVERY = 16
 
 @njit(cache=True)
 def fill_cells(X, H, VT, tau, r):
-    """H[:, r, k] for every cell k < r (row r by the trapezoid rule) and VT[:, b, r-1] for the
-    newest cell [tau_{r-1}, tau_r] and every column b <= r-1."""
+    """Row r's cells H[:, :, r, k], k < r, and the newest cell [tau_{r-1}, tau_r] of every column,
+    VT[:, :, b, r-1], b < r, with X linear on the cell: integral w (X_a + X_b)/2 and first moment
+    about the midpoint w^2 (X_b - X_a)/12."""
     nf = X.shape[0]
     for f in range(nf):
         for k in range(r):
-            H[f, r, k] = 0.5 * (tau[k + 1] - tau[k]) * (X[f, r, k] + X[f, r, k + 1])
+            w = tau[k + 1] - tau[k]
+            H[0, f, r, k] = 0.5 * w * (X[f, r, k] + X[f, r, k + 1])
+            H[1, f, r, k] = w * w / 12.0 * (X[f, r, k + 1] - X[f, r, k])
         if r > 0:
-            w = 0.5 * (tau[r] - tau[r - 1])
+            w = tau[r] - tau[r - 1]
             for b in range(r):
-                VT[f, b, r - 1] = w * (X[f, r - 1, b] + X[f, r, b])
+                VT[0, f, b, r - 1] = 0.5 * w * (X[f, r - 1, b] + X[f, r, b])
+                VT[1, f, b, r - 1] = w * w / 12.0 * (X[f, r, b] - X[f, r - 1, b])
 
 
 @njit(cache=True)
@@ -80,20 +86,36 @@ def prune_mask(tau, L, t_now, eps, protected, keep):
 
 
 @njit(cache=True)
+def _merge(cells, moments, first, last, cell_of, mid_old, mid_new, out_cells, out_moments):
+    """Sum old cells first..last-1 into their new cells; moments move to the new midpoints."""
+    for k in range(first, last):
+        j = cell_of[k]
+        out_cells[j] += cells[k]
+        out_moments[j] += moments[k] + (mid_old[k] - mid_new[j]) * cells[k]
+
+
+@njit(cache=True)
 def compact(X, H, VT, tau, protected, keep, L):
-    """Drop the times with keep[m] False: rows and columns of X go, cells merge (sums) in H and VT.
+    """Drop the times with keep[m] False: rows and columns of X go, cells merge in H and VT
+    (integrals add, first moments add after moving to the merged cell's midpoint: exact).
 
     In place; rows are processed in increasing order and each new index is <= its old one."""
     nf = X.shape[0]
     new_index = np.empty(L, np.int64)
     cell_of = np.empty(L, np.int64)  # new cell holding old cell k = [tau_k, tau_k+1]
+    kept_tau = np.empty(L)
     n = 0
     for m in range(L):
         if keep[m]:
             new_index[m] = n
+            kept_tau[n] = tau[m]
             n += 1
         cell_of[m] = n - 1
+    mid_old = 0.5 * (tau[: L - 1] + tau[1:L])
+    mid_new = 0.5 * (kept_tau[: n - 1] + kept_tau[1:n])
     row = np.empty(L)
+    cells = np.empty(L)
+    moments = np.empty(L)
     for a in range(L):
         if not keep[a]:
             continue
@@ -104,18 +126,18 @@ def compact(X, H, VT, tau, protected, keep, L):
                     row[new_index[b]] = X[f, a, b]
             for b in range(a2 + 1):
                 X[f, a2, b] = row[b]
-            row[:a2] = 0.0
-            for k in range(a):
-                row[cell_of[k]] += H[f, a, k]
-            for k in range(a2):
-                H[f, a2, k] = row[k]
-            row[:n] = 0.0
-            for k in range(a, L - 1):
-                row[cell_of[k]] += VT[f, a, k]
-            for k in range(a2, n - 1):
-                VT[f, a2, k] = row[k]
-        tau[a2] = tau[a]
+            cells[:n] = 0.0
+            moments[:n] = 0.0
+            _merge(H[0, f, a], H[1, f, a], 0, a, cell_of, mid_old, mid_new, cells, moments)
+            H[0, f, a2, :a2] = cells[:a2]
+            H[1, f, a2, :a2] = moments[:a2]
+            cells[:n] = 0.0
+            moments[:n] = 0.0
+            _merge(VT[0, f, a], VT[1, f, a], a, L - 1, cell_of, mid_old, mid_new, cells, moments)
+            VT[0, f, a2, a2:n - 1] = cells[a2:n - 1]
+            VT[1, f, a2, a2:n - 1] = moments[a2:n - 1]
         protected[a2] = protected[a]
+    tau[:n] = kept_tau[:n]
     return n
 
 
@@ -137,8 +159,8 @@ class History:
         self.capacity = capacity
         self.diag = np.asarray(diag, dtype=float)
         self.X = np.zeros((n_fields, capacity, capacity))
-        self.H = np.zeros_like(self.X)
-        self.VT = np.zeros_like(self.X)
+        self.H = np.zeros((2, n_fields, capacity, capacity))
+        self.VT = np.zeros_like(self.H)
         self.tau = np.zeros(capacity)
         self.protected = np.zeros(capacity, dtype=np.bool_)
         self.L = 1
@@ -146,14 +168,15 @@ class History:
 
     def state(self) -> dict:
         L = self.L
-        return {"X": self.X[:, :L, :L], "H": self.H[:, :L, :L], "VT": self.VT[:, :L, :L],
+        return {"X": self.X[:, :L, :L], "H": self.H[:, :, :L, :L], "VT": self.VT[:, :, :L, :L],
                 "tau": self.tau[:L], "protected": self.protected[:L]}
 
     def load(self, saved: dict) -> None:
         L = len(saved["tau"])
         self.L = L
-        for name in ("X", "H", "VT"):
-            getattr(self, name)[:, :L, :L] = saved[name]
+        self.X[:, :L, :L] = saved["X"]
+        self.H[:, :, :L, :L] = saved["H"]
+        self.VT[:, :, :L, :L] = saved["VT"]
         self.tau[:L] = saved["tau"]
         self.protected[:L] = saved["protected"]
 

@@ -66,11 +66,16 @@ def rates(r, tau, X, H, VT, params, out, scalars):
         f1, f2 = _f1_f2(c, X[0, r, s])
         slow_a[s] = f2 * X[1, r, s]
         slow_f[s] = f1
-    a_bar = np.empty(max(r, 1))
+    a_bar = np.empty(max(r, 1))     # slow factors on cell k: mean and slope (linear in s)
+    a_slope = np.empty(max(r, 1))
     f_bar = np.empty(max(r, 1))
+    f_slope = np.empty(max(r, 1))
     for k in range(r):
+        w = tau[k + 1] - tau[k]
         a_bar[k] = 0.5 * (slow_a[k] + slow_a[k + 1])
+        a_slope[k] = (slow_a[k + 1] - slow_a[k]) / w
         f_bar[k] = 0.5 * (slow_f[k] + slow_f[k + 1])
+        f_slope[k] = (slow_f[k + 1] - slow_f[k]) / w
     mem_c = np.empty(r + 1)
     mem_r = np.empty(r + 1)
     past = np.empty(r + 1)
@@ -78,13 +83,13 @@ def rates(r, tau, X, H, VT, params, out, scalars):
         below_c = 0.0
         below_r = 0.0
         for k in range(b):
-            below_c += a_bar[k] * H[0, b, k]
-            below_r += f_bar[k] * H[1, b, k]
+            below_c += a_bar[k] * H[0, 0, b, k] + a_slope[k] * H[1, 0, b, k]
+            below_r += f_bar[k] * H[0, 1, b, k] + f_slope[k] * H[1, 1, b, k]
         above_c = 0.0
         above_r = 0.0
         for k in range(b, r):
-            above_c += a_bar[k] * VT[0, b, k]
-            above_r += a_bar[k] * VT[1, b, k]
+            above_c += a_bar[k] * VT[0, 0, b, k] + a_slope[k] * VT[1, 0, b, k]
+            above_r += a_bar[k] * VT[0, 1, b, k] + a_slope[k] * VT[1, 1, b, k]
         mem_c[b] = below_c + above_c + below_r
         mem_r[b] = above_r
         past[b] = below_r

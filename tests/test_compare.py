@@ -68,3 +68,12 @@ def test_student_t_limit():
     assert t_limit(4.0, 0.0, 7, 0.0, np.inf) == pytest.approx(4.0)        # exactly known: normal
     # equal errors on both sides with 7 degrees of freedom each: 14 effective
     assert t_limit(4.0, 1.0, 7, 1.0, 7) == pytest.approx(stats.t.isf(stats.norm.sf(4.0), 14))
+
+
+def test_times_undefined_on_both_sides_are_skipped_but_one_sided_nan_fails():
+    undefined = np.where(T < 0.35, np.nan, 1.0)        # like C(t, t_w) before t_w
+    theory = Result("toy", {}, T, observables={"x": undefined})
+    v = compare(theory, [_sim(100, undefined, 0.01)])
+    x = v.comparisons[0]
+    assert len(x.t) == np.sum(T >= 0.35) and v.passed
+    assert not compare(theory, [_sim(100, 1.0, 0.01)]).passed   # simulation defined where theory is not

@@ -17,7 +17,8 @@ def relaxation(r, tau, X, H, VT, params, out, scalars):
     for b in range(r + 1):
         acc = 0.0
         for k in range(b, r):
-            acc += 0.5 * (X[0, r, k] + X[0, r, k + 1]) * VT[0, b, k]
+            slope = (X[0, r, k + 1] - X[0, r, k]) / (tau[k + 1] - tau[k])
+            acc += 0.5 * (X[0, r, k] + X[0, r, k + 1]) * VT[0, 0, b, k] + slope * VT[1, 0, b, k]
         out[0, b] = -lam * X[0, r, b] + acc
     scalars[0] = lam
 
@@ -71,9 +72,8 @@ def test_merging_cells_is_exact_and_keeps_point_values():
     h.tau[:L] = np.cumsum(rng.uniform(0.1, 1.0, L)) - 0.1
     h.tau[0] = 0.0
     h.X[0, :L, :L] = np.tril(rng.normal(size=(L, L)))
-    h.H[0, :L, :L] = np.tril(rng.normal(size=(L, L)), -1)
-    h.VT[0, :L, :L] = np.triu(rng.normal(size=(L, L)))
-    h.VT[0, :, L - 1] = 0.0
+    for cells in (h.H, h.VT):
+        cells[:, 0, :L, :L] = rng.normal(size=(2, L, L))
     X, H, VT, tau = h.X.copy(), h.H.copy(), h.VT.copy(), h.tau.copy()
     protected = np.zeros(L, dtype=np.bool_)
     protected[7] = True
@@ -84,9 +84,20 @@ def test_merging_cells_is_exact_and_keeps_point_values():
     kept = np.flatnonzero(keep)
     np.testing.assert_array_equal(h.tau[:n], tau[kept])
     np.testing.assert_array_equal(h.X[0, :n, :n], np.tril(X[0][np.ix_(kept, kept)]))
-    # row integrals over [tau_b, tau_c] between kept points are unchanged by merging
+    mid = 0.5 * (tau[:-1] + tau[1:])
+
+    def merged(cells, first, last, centre):
+        """Integral and first moment about ``centre`` of old cells first..last-1."""
+        return cells[0, first:last].sum(), (cells[1, first:last] + (mid[first:last] - centre) * cells[0, first:last]).sum()
+
     for a2, a in enumerate(kept):
-        np.testing.assert_allclose(h.H[0, a2, :a2].sum(), H[0, a, :a].sum(), rtol=1e-12)
-        np.testing.assert_allclose(h.VT[0, a2, a2:n - 1].sum(), VT[0, a, a:L - 1].sum(), rtol=1e-12)
-        for c2 in range(a2):
-            np.testing.assert_allclose(h.H[0, a2, c2], H[0, a, kept[c2]:kept[c2 + 1]].sum(), rtol=1e-12)
+        for c2 in range(n - 1):
+            lo, hi = kept[c2], kept[c2 + 1]
+            centre = 0.5 * (tau[lo] + tau[hi])
+            if c2 < a2:      # a cell of row a
+                want = merged(H[:, 0, a], lo, hi, centre)
+                got = h.H[:, 0, a2, c2]
+            else:            # a cell above column a
+                want = merged(VT[:, 0, a], lo, hi, centre)
+                got = h.VT[:, 0, a2, c2]
+            np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)

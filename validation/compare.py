@@ -5,7 +5,8 @@ observable both results have:
 
   z(t) = (theory - simulation) / sqrt(se_sim^2 + se_theory^2 + floor^2),
 
-se_theory being the theory's own standard error (Monte Carlo solvers) or 0, and floor =
+se_theory being the theory's own standard error (Monte Carlo solvers) or 0 (times where both
+are NaN, an observable undefined there, are skipped; NaN on one side only fails), and floor =
 1e-9 max(|theory|, |simulation|) + 1e-15 so that exactly known values (for example at t = 0)
 compare as equal.
 
@@ -149,9 +150,11 @@ def compare(theory: Result, simulations: list[Result], threshold: float = 4.0) -
             th_se = np.interp(t, theory.t, _zero_if_absent(theory, name, len(theory.t)))
             sv = sim.observables[name][keep]
             se_sim = _zero_if_absent(sim, name, len(sim.t))[keep]
+            defined = ~(np.isnan(th) & np.isnan(sv))   # e.g. C(t, t_w) is NaN for t < t_w in both
+            t_obs, th, th_se, sv, se_sim = t[defined], th[defined], th_se[defined], sv[defined], se_sim[defined]
             floor = 1e-9 * np.maximum(np.abs(th), np.abs(sv)) + 1e-15
             se = np.sqrt(se_sim**2 + th_se**2 + floor**2)
             limit = t_limit(threshold, se_sim, sim.simulation["seeds"] - 1, th_se, dof_theory)
-            out.comparisons.append(Comparison(name, int(sim.simulation["d"]), t, th, sv, se,
+            out.comparisons.append(Comparison(name, int(sim.simulation["d"]), t_obs, th, sv, se,
                                               (th - sv) / se, limit))
     return out
