@@ -177,3 +177,13 @@ def test_aging_tool_writes_table_and_figure(tmp_path):
         early, late = f["C_tw=2"][()], f["C_tw=8"][()]
     # aging: at equal lag tau = 20 the older system has decorrelated less
     assert late[80 + 200] > early[20 + 200] + 0.02
+
+
+def test_agrees_with_finite_n_langevin_and_detects_a_wrong_temperature():
+    kw = dict(sizes=(64, 128), seeds=16, t_max=4.0, dt=0.05, richardson=True, t_w=(1.0,))
+    v = dmft.validate("pspin", T=1.0, **kw)
+    assert v.passed, v.summary
+    # power: the same simulations against the theory at T = 0.9 fail
+    wrong = dmft.solve("pspin", T=0.9, t_max=4.0, dt=0.05, richardson=True, t_w=(1.0,))
+    from validation.compare import compare
+    assert not compare(wrong, v.simulations).passed
