@@ -187,3 +187,13 @@ def test_agrees_with_finite_n_langevin_and_detects_a_wrong_temperature():
     wrong = dmft.solve("pspin", T=0.9, t_max=4.0, dt=0.05, richardson=True, t_w=(1.0,))
     from validation.compare import compare
     assert not compare(wrong, v.simulations).passed
+
+
+def test_long_time_scheme_against_the_exact_p2_solution():
+    r = dmft.solve("pspin", p=2, T=0.0, t_max=50.0, dt=0.05, scheme="long-time", eps=0.05, richardson=True)
+    assert np.max(np.abs(r["energy"][1:] - ref.p2_zero_temperature_energy(r.t[1:]))) < 2e-4   # 6.6e-5
+    tau = r.history["tau"]
+    assert len(tau) < 300 and tau[-1] == pytest.approx(50.0)
+    i, j = np.meshgrid(tau, tau, indexing="ij")
+    exact = ref.p2_zero_temperature_correlation(i, j)
+    assert np.max(np.abs(r.history["C"] - exact)) < 1e-3      # the dt/2 solve's history: 2.8e-4
