@@ -44,7 +44,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from numba import njit
 
-from .divergence import OVERFLOW
+from .divergence import OVERFLOW, bounded
 from .run import Run, deferred_interrupt
 
 PRUNE_EVERY = 16
@@ -229,6 +229,7 @@ def march_history(rates, params: np.ndarray, history: History, n_steps: int, dt:
         if i_track == 0:
             track_col[q] = 0
             h.protected[0] = True
+
     def save(done, force=False):
         run.checkpoint(done, {**h.state(), "scalars": scalars[:done + 1], "tracked": tracked[:done + 1],
                               "track_col": track_col, "max_points": max_points}, force=force)
@@ -249,7 +250,7 @@ def march_history(rates, params: np.ndarray, history: History, n_steps: int, dt:
             rates(new, h.tau, h.X, h.H, h.VT, params, out1, sc)
             h.X[:, new, : r + 1] = base + 0.5 * dt * (d0[:, : r + 1] + out1[:, : r + 1])
             fill_cells(h.X, h.H, h.VT, h.tau, new)
-            if not np.all(np.abs(h.X[:, new, : new + 1]) < OVERFLOW):
+            if not bounded(h.X[:, new, : new + 1]):
                 return outcome(step, True, f"diverged at t={(step + 1) * dt:g}: NaN or overflow "
                                            f"(|x| > {OVERFLOW:g}); the steps before it are kept")
             h.L = new + 1
@@ -257,14 +258,13 @@ def march_history(rates, params: np.ndarray, history: History, n_steps: int, dt:
                 if i_track == step + 1:
                     track_col[q] = new
                     h.protected[new] = True
+            max_points = max(max_points, h.L)
             if eps > 0 and (step + 1) % PRUNE_EVERY == 0:
                 L_new = prune_mask(h.tau, h.L, h.tau[h.L - 1], eps, h.protected, keep)
                 if L_new < h.L:
-                    max_points = max(max_points, h.L)
                     index = np.cumsum(keep[: h.L]) - 1
                     track_col[:] = np.where(track_col >= 0, index[np.maximum(track_col, 0)], -1)
                     h.L = compact(h.X, h.H, h.VT, h.tau, h.protected, keep, h.L)
-            max_points = max(max_points, h.L)
             d0 = record(step + 1)
             bar.update(1)
             if interrupt.requested:

@@ -19,6 +19,7 @@ import numpy as np
 from numba import njit
 
 from dmft.extrapolate import richardson
+from dmft.grid import UniformGrid
 from dmft.history import PRUNE_EVERY, History, march_history
 from dmft.model import Model, Param, ParameterError, Tool
 from dmft.result import Result
@@ -78,7 +79,6 @@ def rates(r, tau, X, H, VT, params, out, scalars):
         f_slope[k] = (slow_f[k + 1] - slow_f[k]) / w
     mem_c = np.empty(r + 1)
     mem_r = np.empty(r + 1)
-    past = np.empty(r + 1)
     for b in range(r + 1):
         below_c = 0.0
         below_r = 0.0
@@ -92,22 +92,21 @@ def rates(r, tau, X, H, VT, params, out, scalars):
             above_r += a_bar[k] * VT[0, 1, b, k] + a_slope[k] * VT[1, 1, b, k]
         mem_c[b] = below_c + above_c + below_r
         mem_r[b] = above_r
-        past[b] = below_r
+    energy = -below_r            # b = r: -int_0^t f'(C(t,s)) R(t,s) ds
     mu = T + mem_c[r]
     for b in range(r + 1):
         out[0, b] = -mu * X[0, r, b] + mem_c[b]
         out[1, b] = -mu * X[1, r, b] + mem_r[b]
     scalars[0] = mu
-    scalars[1] = -past[r]
+    scalars[1] = energy
 
 
-def history_capacity(t_max: float, dt: float, eps: float, n_track: int) -> int:
-    """Upper bound on the kept times of the long-time scheme (see dmft.history)."""
-    steps = int(round(t_max / dt))
+def history_capacity(steps: int, dt: float, eps: float, n_track: int) -> int:
+    """Upper bound on the kept times of ``steps`` steps of the long-time scheme (see dmft.history)."""
     if eps == 0:
         return steps + 2
     dense = 1.0 / eps + 1
-    geometric = math.log(max(t_max / dt, 2.0)) / math.log1p(eps) + 1
+    geometric = math.log(max(steps, 2.0)) / math.log1p(eps) + 1
     return min(steps + 2, int(2 * (dense + geometric)) + 2 * PRUNE_EVERY + n_track + 16)
 
 
@@ -154,9 +153,7 @@ class PSpin(Model):
         if p["dt"] * rate > 1.0:
             raise ParameterError(f"parameter 'dt' must be <= {1 / rate:.3g} here (Heun stability: dt "
                                  f"times the relaxation rate ~ T + f'(1)/T + 2 sqrt(f''(1)) must be <= 1)")
-        if p["dt"] > p["t_max"]:
-            raise ParameterError(f"parameter 'dt' must be <= t_max = {p['t_max']:g}")
-        points = int(round(p["t_max"] / p["dt"])) * (2 if p["richardson"] else 1) + 1
+        points = (UniformGrid.check(p["t_max"], p["dt"]) - 1) * (2 if p["richardson"] else 1) + 1
         if p["scheme"] == "uniform" and points > MAX_UNIFORM_POINTS:
             raise ParameterError(f"t_max/dt gives {points} time points (twice as many with richardson); "
                                  f"the uniform scheme allows at most "
@@ -173,11 +170,11 @@ class PSpin(Model):
 
     def _solve(self, p, dt, run):
         c = coefficients(p)
-        steps = int(round(p["t_max"] / p["dt"])) * round(p["dt"] / dt)
+        steps = (UniformGrid.check(p["t_max"], p["dt"]) - 1) * round(p["dt"] / dt)
         waits = tuple(p["t_w"] or ())
         track = (0,) + tuple(int(round(tw / dt)) for tw in waits)
         eps = p["eps"] if p["scheme"] == "long-time" else 0.0
-        history = History(2, history_capacity(steps * dt, dt, eps, len(track)), diag=(1.0, 1.0))
+        history = History(2, history_capacity(steps, dt, eps, len(track)), diag=(1.0, 1.0))
         params = np.concatenate([[p["T"]], c])
         outcome = march_history(rates, params, history, steps, dt, 2, run, eps=eps, track=track)
         observables = {"energy": outcome.scalars[:, 1], "mu": outcome.scalars[:, 0],

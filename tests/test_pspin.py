@@ -99,7 +99,7 @@ def test_long_time_scheme_matches_uniform_grid(quench):
     # the stored history is the uniform solution on the kept times
     tau = lt.history["tau"]
     idx = np.rint(tau / 0.05).astype(int)
-    assert np.max(np.abs(lt.history["C"] - quench["C"][np.ix_(idx, idx)])) < 3e-3  # worst at s ~ t/2
+    assert np.max(np.abs(lt.history["C"] - quench["C"][np.ix_(idx, idx)])) < 5e-4  # 7.6e-5, worst at s ~ t/2
     assert np.all(np.triu(lt.history["R"]) == 0)
 
 
