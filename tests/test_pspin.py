@@ -30,7 +30,7 @@ def test_p2_zero_temperature_matches_the_bessel_solution_at_second_order(p2_runs
     errors = {dt: _p2_errors(r) for dt, r in p2_runs.items()}
     for k in range(2):
         orders = [np.log2(errors[a][k] / errors[b][k]) for a, b in ((0.1, 0.05), (0.05, 0.025))]
-        assert all(1.85 < q < 2.3 for q in orders), (k, orders, errors)
+        assert all(1.85 < q < 2.3 for q in orders), (k, orders, errors)  # measured 2.1-2.2 (C), tending to 2 from above
     e_err, c_err = errors[0.025]
     assert e_err < 1e-3 and c_err < 1e-3
     r = p2_runs[0.025]
