@@ -32,10 +32,18 @@ time and is geometric (ratio ~ 1 + eps) in between, so L grows like (2/eps) log(
 step costs O(L^2) instead of O(t^2/dt^2).  ``eps = 0`` keeps every time: the uniform scheme.
 Times listed in ``track`` are never dropped and X at them is recorded at every step (e.g. C(t, t_w)).
 
-The model supplies a numba kernel ``rates(r, tau, X, H, VT, params, out, scalars)`` that fills
-``out[f, b]`` = F_f(tau_r, tau_b) for b = 0..r from rows <= r and ``scalars`` (one-time
-quantities of row r, e.g. mu(t) and the energy).  Row r's own point values and H[:, r, :] are
-filled before the call; VT of cell r-1 too.
+The model supplies a numba kernel ``rates(r, tau, X, H, VT, Y, params, out, out_diag,
+out_state, scalars)`` that fills ``out[f, b]`` = F_f(tau_r, tau_b) for b = 0..r from rows <= r,
+``scalars`` (one-time quantities of row r that are not integrated, e.g. mu(t) and the energy)
+and, when the history has them, ``out_diag[f]`` = d X_f(t,t)/dt for the fields whose diagonal
+evolves (``free_diag``) and ``out_state`` = dY/dt for the one-time state Y(t) (e.g. a
+second-layer weight), which is kept on the kept times as ``Y[a]`` and stepped by Heun too.
+Row r's own point values and H[:, r, :] are filled before the call; VT of cell r-1 too.
+
+Fields defined by an equation at fixed t instead of a rate (e.g. a resolvent solving a Volterra
+equation in the row) are *algebraic*: an optional numba kernel ``complete(r, tau, X, H, VT, Y,
+params)`` writes their row r (all columns b <= r, diagonal included) from the other fields' row r
+and from earlier rows; it runs after each predictor and corrector row, before that row's cells.
 """
 from __future__ import annotations
 
@@ -95,9 +103,10 @@ def _merge(cells, moments, first, last, cell_of, mid_old, mid_new, out_cells, ou
 
 
 @njit(cache=True)
-def compact(X, H, VT, tau, protected, keep, L):
-    """Drop the times with keep[m] False: rows and columns of X go, cells merge in H and VT
-    (integrals add, first moments add after moving to the merged cell's midpoint: exact).
+def compact(X, H, VT, Y, tau, protected, keep, L):
+    """Drop the times with keep[m] False: rows and columns of X and rows of the one-time state Y
+    go, cells merge in H and VT (integrals add, first moments add after moving to the merged
+    cell's midpoint: exact).
 
     In place; rows are processed in increasing order and each new index is <= its old one."""
     nf = X.shape[0]
@@ -137,6 +146,7 @@ def compact(X, H, VT, tau, protected, keep, L):
             VT[0, f, a2, a2:n - 1] = cells[a2:n - 1]
             VT[1, f, a2, a2:n - 1] = moments[a2:n - 1]
         protected[a2] = protected[a]
+        Y[a2] = Y[a]
     tau[:n] = kept_tau[:n]
     return n
 
@@ -149,27 +159,37 @@ class HistoryOutcome:
     t: np.ndarray = field(default_factory=lambda: np.zeros(0))          # every step's time
     scalars: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))  # (steps+1, n_scalars)
     tracked: np.ndarray = field(default_factory=lambda: np.zeros((0, 0, 0)))  # (steps+1, nF, n_track)
+    state: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))     # (steps+1, n_state): Y(t)
+    diag: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))      # (steps+1, nF): X_f(t, t)
     max_points: int = 0        # largest number of kept times during the run
 
 
 class History:
-    """Kept times and the point values and cell integrals of nF two-time fields on them."""
+    """Kept times, the point values and cell integrals of nF two-time fields on them, and a
+    one-time state Y (n_state values per kept time).
 
-    def __init__(self, n_fields: int, capacity: int, diag: tuple[float, ...]):
+    ``diag``: X_f(0, 0), and X_f(t, t) at all t unless ``free_diag[f]`` (then it evolves with the
+    rate ``out_diag[f]``); ``state0``: Y(0)."""
+
+    def __init__(self, n_fields: int, capacity: int, diag: tuple[float, ...],
+                 free_diag: tuple[bool, ...] | None = None, state0: tuple[float, ...] = ()):
         self.capacity = capacity
         self.diag = np.asarray(diag, dtype=float)
+        self.free_diag = np.zeros(n_fields, dtype=np.bool_) if free_diag is None else np.asarray(free_diag, dtype=np.bool_)
         self.X = np.zeros((n_fields, capacity, capacity))
         self.H = np.zeros((2, n_fields, capacity, capacity))
         self.VT = np.zeros_like(self.H)
+        self.Y = np.zeros((capacity, len(state0)))
         self.tau = np.zeros(capacity)
         self.protected = np.zeros(capacity, dtype=np.bool_)
         self.L = 1
         self.X[:, 0, 0] = self.diag
+        self.Y[0] = state0
 
     def state(self) -> dict:
         L = self.L
         return {"X": self.X[:, :L, :L], "H": self.H[:, :, :L, :L], "VT": self.VT[:, :, :L, :L],
-                "tau": self.tau[:L], "protected": self.protected[:L]}
+                "Y": self.Y[:L], "tau": self.tau[:L], "protected": self.protected[:L]}
 
     def load(self, saved: dict) -> None:
         L = len(saved["tau"])
@@ -177,6 +197,7 @@ class History:
         self.X[:, :L, :L] = saved["X"]
         self.H[:, :, :L, :L] = saved["H"]
         self.VT[:, :, :L, :L] = saved["VT"]
+        self.Y[:L] = saved["Y"]
         self.tau[:L] = saved["tau"]
         self.protected[:L] = saved["protected"]
 
@@ -187,19 +208,25 @@ class History:
 
 
 def march_history(rates, params: np.ndarray, history: History, n_steps: int, dt: float,
-                  n_scalars: int, run: Run, eps: float = 0.0, track: tuple[int, ...] = ()) -> HistoryOutcome:
+                  n_scalars: int, run: Run, eps: float = 0.0, track: tuple[int, ...] = (),
+                  complete=None) -> HistoryOutcome:
     """Take ``n_steps`` Heun steps of size dt from the history's last row (see module docstring).
 
     ``track``: step indices whose times are kept forever; X at them is recorded every step
-    (NaN before they exist).  Stops at the first non-finite or overflowing row (the rows before
-    it are kept).  Checkpoints through ``run`` and resumes from it.
+    (NaN before they exist).  ``complete``: the kernel of the algebraic fields, if any.  Stops at
+    the first non-finite or overflowing row (the rows before it are kept).  Checkpoints through
+    ``run`` and resumes from it.
     """
     h = history
-    nf = h.X.shape[0]
-    out0 = np.zeros((nf, h.capacity))
-    out1 = np.zeros_like(out0)
+    nf, ny = h.X.shape[0], h.Y.shape[1]
+    free = h.free_diag
+    out0, out1 = np.zeros((nf, h.capacity)), np.zeros((nf, h.capacity))
+    diag0, diag1 = np.zeros(nf), np.zeros(nf)
+    dy0, dy1 = np.zeros(ny), np.zeros(ny)
     scalars = np.full((n_steps + 1, n_scalars), np.nan)
     tracked = np.full((n_steps + 1, nf, len(track)), np.nan)
+    states = np.full((n_steps + 1, ny), np.nan)
+    diags = np.full((n_steps + 1, nf), np.nan)
     track_col = np.full(len(track), -1)   # current column of each tracked time
     keep = np.zeros(h.capacity, dtype=np.bool_)
     sc = np.zeros(n_scalars)
@@ -207,23 +234,35 @@ def march_history(rates, params: np.ndarray, history: History, n_steps: int, dt:
     restored = run.restore()
     if restored is not None:
         start, saved = restored
-        h.load({k: saved[k] for k in ("X", "H", "VT", "tau", "protected")})
-        scalars[:start + 1], tracked[:start + 1] = saved["scalars"], saved["tracked"]
+        h.load({k: saved[k] for k in ("X", "H", "VT", "Y", "tau", "protected")})
+        for name, array in (("scalars", scalars), ("tracked", tracked), ("states", states), ("diags", diags)):
+            array[:start + 1] = saved[name]
         track_col[:] = saved["track_col"]
         max_points = int(saved["max_points"])
+    elif complete is not None:
+        complete(0, h.tau, h.X, h.H, h.VT, h.Y, params)
 
     def record(i):
-        rates(h.L - 1, h.tau, h.X, h.H, h.VT, params, out0, sc)
-        scalars[i] = sc
+        r = h.L - 1
+        rates(r, h.tau, h.X, h.H, h.VT, h.Y, params, out0, diag0, dy0, sc)
+        scalars[i], states[i], diags[i] = sc, h.Y[r], h.X[:, r, r]
         for q, col in enumerate(track_col):
             if col >= 0:
-                tracked[i, :, q] = h.X[:, h.L - 1, col]
-        return out0
+                tracked[i, :, q] = h.X[:, r, col]
 
     def outcome(steps, diverged=False, message=""):
         return HistoryOutcome(steps, diverged, message, t=dt * np.arange(steps + 1),
                               scalars=scalars[:steps + 1], tracked=tracked[:steps + 1],
-                              max_points=max_points)
+                              max_points=max_points, state=states[:steps + 1], diag=diags[:steps + 1])
+
+    def set_row(new, r, weight_old, weight_new):
+        """Row new (and Y, the diagonal) = row r + dt (weight_old rates at r + weight_new rates at new)."""
+        h.X[:, new, : r + 1] = h.X[:, r, : r + 1] + dt * (weight_old * out0[:, : r + 1] + weight_new * out1[:, : r + 1])
+        h.X[:, new, new] = np.where(free, h.X[:, r, r] + dt * (weight_old * diag0 + weight_new * diag1), h.diag)
+        h.Y[new] = h.Y[r] + dt * (weight_old * dy0 + weight_new * dy1)
+        if complete is not None:
+            complete(new, h.tau, h.X, h.H, h.VT, h.Y, params)
+        fill_cells(h.X, h.H, h.VT, h.tau, new)
 
     for q, i_track in enumerate(track):
         if i_track == 0:
@@ -232,9 +271,10 @@ def march_history(rates, params: np.ndarray, history: History, n_steps: int, dt:
 
     def save(done, force=False):
         run.checkpoint(done, {**h.state(), "scalars": scalars[:done + 1], "tracked": tracked[:done + 1],
+                              "states": states[:done + 1], "diags": diags[:done + 1],
                               "track_col": track_col, "max_points": max_points}, force=force)
 
-    d0 = record(start)
+    record(start)
     with run.progress(n_steps, start, unit="step") as bar, deferred_interrupt() as interrupt:
         for step in range(start, n_steps):
             r = h.L - 1
@@ -243,14 +283,10 @@ def march_history(rates, params: np.ndarray, history: History, n_steps: int, dt:
             new = r + 1
             h.tau[new] = h.tau[r] + dt
             h.protected[new] = False
-            base = h.X[:, r, : r + 1].copy()
-            h.X[:, new, : r + 1] = base + dt * d0[:, : r + 1]
-            h.X[:, new, new] = h.diag
-            fill_cells(h.X, h.H, h.VT, h.tau, new)
-            rates(new, h.tau, h.X, h.H, h.VT, params, out1, sc)
-            h.X[:, new, : r + 1] = base + 0.5 * dt * (d0[:, : r + 1] + out1[:, : r + 1])
-            fill_cells(h.X, h.H, h.VT, h.tau, new)
-            if not bounded(h.X[:, new, : new + 1]):
+            set_row(new, r, 1.0, 0.0)                                   # predictor
+            rates(new, h.tau, h.X, h.H, h.VT, h.Y, params, out1, diag1, dy1, sc)
+            set_row(new, r, 0.5, 0.5)                                   # corrector
+            if not (bounded(h.X[:, new, : new + 1]) and bounded(h.Y[new])):
                 return outcome(step, True, f"diverged at t={(step + 1) * dt:g}: NaN or overflow "
                                            f"(|x| > {OVERFLOW:g}); the steps before it are kept")
             h.L = new + 1
@@ -264,8 +300,8 @@ def march_history(rates, params: np.ndarray, history: History, n_steps: int, dt:
                 if L_new < h.L:
                     index = np.cumsum(keep[: h.L]) - 1
                     track_col[:] = np.where(track_col >= 0, index[np.maximum(track_col, 0)], -1)
-                    h.L = compact(h.X, h.H, h.VT, h.tau, h.protected, keep, h.L)
-            d0 = record(step + 1)
+                    h.L = compact(h.X, h.H, h.VT, h.Y, h.tau, h.protected, keep, h.L)
+            record(step + 1)
             bar.update(1)
             if interrupt.requested:
                 save(step + 1, force=True)

@@ -56,7 +56,7 @@ def _f1_f2(c, q):
 
 
 @njit(cache=True, fastmath=FAST)
-def rates(r, tau, X, H, VT, params, out, scalars):
+def rates(r, tau, X, H, VT, Y, params, out, out_diag, out_state, scalars):
     """Right-hand sides at t = tau_r for every kept t' = tau_b, b <= r (fields 0 = C, 1 = R);
     scalars = (mu, energy).  See dmft.history for the cell-integral quadrature."""
     T = params[0]

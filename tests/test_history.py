@@ -8,7 +8,7 @@ from dmft.run import Run
 
 
 @njit(cache=True)
-def relaxation(r, tau, X, H, VT, params, out, scalars):
+def relaxation(r, tau, X, H, VT, Y, params, out, out_diag, out_state, scalars):
     """dX(t,s)/dt = -lam X(t,s) + int_s^t X(t,u) X(u,s) du (a memory kernel), scalars = lam.
 
     With X(t,t) = 1: X = f(t - s) with f' = -lam f + (f * f), whose Laplace transform solves
@@ -80,7 +80,7 @@ def test_merging_cells_is_exact_and_keeps_point_values():
     keep = np.zeros(L, dtype=np.bool_)
     n = prune_mask(h.tau, L, tau[L - 1] + 100.0, 0.5, protected, keep)
     assert 2 < n < L and keep[0] and keep[L - 1] and keep[7] and n == keep.sum()
-    assert compact(h.X, h.H, h.VT, h.tau, protected, keep, L) == n
+    assert compact(h.X, h.H, h.VT, h.Y, h.tau, protected, keep, L) == n
     kept = np.flatnonzero(keep)
     np.testing.assert_array_equal(h.tau[:n], tau[kept])
     np.testing.assert_array_equal(h.X[0, :n, :n], np.tril(X[0][np.ix_(kept, kept)]))
