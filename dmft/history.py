@@ -47,6 +47,7 @@ and from earlier rows; it runs after each predictor and corrector row, before th
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -205,6 +206,15 @@ class History:
         """Field f on the kept times as a full (L, L) array X[a, b] = X_f(tau_a, tau_b), b <= a
         (zero above the diagonal)."""
         return np.tril(self.X[f, : self.L, : self.L]).copy()
+
+
+def history_capacity(steps: int, dt: float, eps: float, n_track: int) -> int:
+    """Upper bound on the kept times of ``steps`` steps of the long-time scheme (see dmft.history)."""
+    if eps == 0:
+        return steps + 2
+    dense = 1.0 / eps + 1
+    geometric = math.log(max(steps, 2.0)) / math.log1p(eps) + 1
+    return min(steps + 2, int(2 * (dense + geometric)) + 2 * PRUNE_EVERY + n_track + 16)
 
 
 def march_history(rates, params: np.ndarray, history: History, n_steps: int, dt: float,

@@ -20,7 +20,7 @@ from numba import njit
 
 from dmft.extrapolate import richardson
 from dmft.grid import UniformGrid
-from dmft.history import PRUNE_EVERY, History, march_history
+from dmft.history import History, history_capacity, march_history
 from dmft.model import Model, Param, ParameterError, Tool
 from dmft.result import Result
 from dmft.twotime import Correlation, Response
@@ -99,15 +99,6 @@ def rates(r, tau, X, H, VT, Y, params, out, out_diag, out_state, scalars):
         out[1, b] = -mu * X[1, r, b] + mem_r[b]
     scalars[0] = mu
     scalars[1] = energy
-
-
-def history_capacity(steps: int, dt: float, eps: float, n_track: int) -> int:
-    """Upper bound on the kept times of ``steps`` steps of the long-time scheme (see dmft.history)."""
-    if eps == 0:
-        return steps + 2
-    dense = 1.0 / eps + 1
-    geometric = math.log(max(steps, 2.0)) / math.log1p(eps) + 1
-    return min(steps + 2, int(2 * (dense + geometric)) + 2 * PRUNE_EVERY + n_track + 16)
 
 
 class PSpin(Model):
