@@ -85,6 +85,9 @@ class TwoLayer(Model):
         Param("c_init", tuple, None, "general initialisation: C_ij(0,0), m*m values row by row "
               "(symmetric, unit diagonal, PSD; default identity)"),
         Param("train_a", bool, True, "train the second layer (false: frozen at its initial value)"),
+        Param("method", str, "dmft", "finite-m Gaussian DMFT, or a large-width description: mean-field ODE, "
+              "lazy lz1 closed forms, lz2 single-neuron DMFT, mf2 p-spin mapping (two_layer.md §4)",
+              choices=("dmft", "mf-ode", "lz1", "lz2", "mf2")),
         Param("t_max", float, 10.0, "final time (paper units, including the factor n/d)", low=0, low_open=True),
         Param("dt", float, 0.05, "time step", low=0, low_open=True),
         Param("scheme", str, "uniform", "uniform grid (every time kept) or compressed history for t ~ m",
@@ -155,6 +158,9 @@ class TwoLayer(Model):
                                  f"{MAX_UNIFORM_POINTS} (memory): raise 'dt', lower 't_max' or use scheme=long-time")
 
     def solve(self, p, run):
+        if p["method"] != "dmft":
+            from . import two_layer_limits
+            return two_layer_limits.solve(p, run)
         if not p["richardson"]:
             return self._solve(p, p["dt"], run)
         coarse = self._solve(p, p["dt"], run.stage("dt"))
