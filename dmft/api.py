@@ -123,8 +123,15 @@ def validate(model: str, config=None, *, sizes=(250, 500, 1000), seeds: int = 16
     if not threshold > 0:
         raise ParameterError(f"threshold must be > 0 (got {threshold})")
     get_simulator(model)
+    if any(q.name == "d" for q in get_model(model).parameters):
+        # the theory itself is at finite d (e.g. kernel): --sizes sets d for theory and simulation
+        if len(sizes) != 1:
+            raise ParameterError(f"model {model!r} has a parameter 'd' (its theory is at finite d): "
+                                 f"validate one size at a time (--sizes D sets d for both)")
+        given = {**given, "d": sizes[0]}
     theory = solve(model, config, progress=progress, **given)
-    sims = [simulate(model, config, progress=progress, d=d, seeds=seeds, seed=seed, **given) for d in sizes]
+    sims = [simulate(model, config, progress=progress, **{**given, "d": d, "seeds": seeds, "seed": seed})
+            for d in sizes]
     outcome = compare(theory, sims, threshold=threshold)
     if report is not None:
         write_report(report, outcome)
