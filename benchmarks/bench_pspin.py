@@ -41,7 +41,7 @@ PUBLISHED = {"T": 0.5 / SQRT2, "t_max": 1000 * SQRT2, "energies": {100 * SQRT2: 
              "published_seconds_to_1000": 34 * 60}
 
 
-def rates_numpy(r, tau, X, H, VT, params, out, scalars):
+def rates_numpy(r, tau, X, H, VT, Y, params, out, out_diag, out_state, scalars):
     """Plain-numpy transcription of solvers.pspin.rates (same quadrature, same results)."""
     T, c = params[0], params[1:]
     k = np.arange(1, len(c) + 1)
