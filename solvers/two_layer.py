@@ -17,10 +17,11 @@ import numpy as np
 from dmft.extrapolate import richardson
 from dmft.grid import UniformGrid
 from dmft.history import History, history_capacity, march_history
-from dmft.model import Model, Param, ParameterError
+from dmft.model import Model, Param, ParameterError, Tool
 from dmft.result import Result
 
 from . import two_layer_kernel as kernel
+from . import two_layer_phenomena
 
 MAX_UNIFORM_POINTS = 6000
 DEFAULT_ALPHA = 0.3
@@ -114,6 +115,9 @@ class TwoLayer(Model):
         "wbar2": "squared norm of the mean neuron (1/m^2) sum_ij C_ij(t,t)",
         "a_<i>, c0_<i>_<j>, ctt_<i>_<j>": "with a_init: a_i(t), C_ij(t,0), C_ij(t,t) per neuron (1-based)",
     }
+    tools = {"phenomena": Tool("phenomena", "the paper's claims (non-monotone test error, onset ~ m, gamma growth, "
+                               "a v -> 1, gap vs lazy fixed-gamma curve): table and figure",
+                               two_layer_phenomena.PARAMETERS, two_layer_phenomena.phenomena)}
     order_parameters = {
         "C_d, C_o, R_d, R_o": "SymmDMFT correlations and responses (same / distinct neurons)",
         "C_<i>_<j>, R_<i>_<j>": "general m: C_ij(t,s), R_ij(t,s)",

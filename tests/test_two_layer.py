@@ -174,3 +174,19 @@ def test_divergence_stops_and_keeps_the_steps_before_it():
 def test_bad_input_is_rejected_before_work(given, word):
     with pytest.raises(dmft.ParameterError, match=word.replace("(", r"\(")):
         dmft.check_params("two-layer", **given)
+
+
+def test_phenomena_tool_shows_the_papers_claims(tmp_path):
+    """Small version of `dmft tool two-layer phenomena` (full run: m = 16, 32, 64 to 12 m, 80 s;
+    numbers in docs/models/two_layer.md)."""
+    import h5py
+    files = dmft.tool("two-layer", "phenomena", tmp_path, widths=(16, 32), horizon=6.0, gammas=(0.3, 0.4),
+                      lazy_t_max=60.0)
+    assert [f.name for f in files] == ["phenomena.h5", "phenomena.png"]
+    with h5py.File(tmp_path / "phenomena.h5") as f:
+        low, final = f["summary/min_test_error"][()], f["summary/final_test_error"][()]
+        assert low[1] < low[0] - 0.01                      # the minimum falls with m (towards tau^2/2)
+        assert np.all(final > low + 0.01)                  # and the test error rises after it
+        assert np.all(np.abs(f["summary/final_a_v"][()] - 1) < 0.15)   # a v -> 1
+        assert np.all(f["summary/final_train_error"][()] < 0.01)
+        assert np.all(np.diff(f["lazy_gap"][()]) > 0)      # lazy fixed-gamma gap grows with gamma
