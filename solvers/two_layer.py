@@ -21,10 +21,11 @@ from dmft.model import Model, Param, ParameterError, Tool
 from dmft.result import Result
 
 from . import two_layer_kernel as kernel
-from . import two_layer_phenomena
+from . import two_layer_phenomena, two_layer_threshold
 
 MAX_UNIFORM_POINTS = 6000
 DEFAULT_ALPHA = 0.3
+NEGATIVE_TRAIN_ERROR = 1e-5   # e_tr below -1e-5 e_tr(0) (beyond quadrature error near 0) = divergence
 
 
 def alphas(p) -> tuple[float, float]:
@@ -117,7 +118,10 @@ class TwoLayer(Model):
     }
     tools = {"phenomena": Tool("phenomena", "the paper's claims (non-monotone test error, onset ~ m, gamma growth, "
                                "a v -> 1, gap vs lazy fixed-gamma curve): table and figure",
-                               two_layer_phenomena.PARAMETERS, two_layer_phenomena.phenomena)}
+                               two_layer_phenomena.PARAMETERS, two_layer_phenomena.phenomena),
+             "threshold": Tool("threshold", "interpolation threshold alpha*_GF(gamma0) from lz2 relaxation times "
+                               "t_rel (e_tr < eps_rel tau^2) and the fit t_rel = c (alpha* - alpha)^-2: table and figure",
+                               two_layer_threshold.PARAMETERS, two_layer_threshold.threshold)}
     order_parameters = {
         "C_d, C_o, R_d, R_o": "SymmDMFT correlations and responses (same / distinct neurons)",
         "C_<i>_<j>, R_<i>_<j>": "general m: C_ij(t,s), R_ij(t,s)",
@@ -125,6 +129,9 @@ class TwoLayer(Model):
     }
 
     def check(self, p):
+        if p["method"] != "dmft":
+            from . import two_layer_limits
+            return two_layer_limits.check(p)
         m = p["m"]
         if p["alpha"] is not None and p["alpha_bar"] is not None:
             raise ParameterError("give either parameter 'alpha' (n/(m d)) or 'alpha_bar' (n/d), not both")
@@ -203,7 +210,7 @@ class TwoLayer(Model):
                                 complete=kernel.complete)
         steps_done, message = outcome.steps, outcome.message
         e_tr = outcome.scalars[:, 0]
-        negative = np.flatnonzero(e_tr < -1e-9 * max(1.0, float(np.nanmax(np.abs(e_tr)))))
+        negative = np.flatnonzero(e_tr < -NEGATIVE_TRAIN_ERROR * e_tr[0])
         if len(negative):
             steps_done = int(negative[0]) - 1
             message = (f"diverged at t={outcome.t[negative[0]]:g}: negative train error "
@@ -230,28 +237,31 @@ class TwoLayer(Model):
         a_c = outcome.state[:n, :K]
         v_c = outcome.state[:n, K:]
         cd0_c = outcome.tracked[:n, fi["Cs"]:fi["Cs"] + K, 0]
-
-        def gram(i, j, values):      # C_ij from class fields (values: (n, nF))
-            return values[:, fi["Cs"] + cls[i]] if i == j else values[:, fi["Cx"] + cls[i] * K + cls[j]]
-
-        ctt = np.array([[gram(i, j, outcome.diag[:n]) if i != j else np.ones(n) for j in range(m)]
-                        for i in range(m)])                          # (m, m, n)
-        v_i = v_c[:, cls]                                            # (n, m)
-        schur = np.moveaxis(ctt, 2, 0) - v_i[:, :, None] * v_i[:, None, :]
+        diag = outcome.diag[:n]
+        cx = diag[:, fi["Cx"]:fi["Cx"] + K * K].reshape(n, K, K)          # C_cd(t,t), distinct neurons
+        pairs = counts[:, None] * (counts[None, :] - np.eye(K))
         obs = {"train_error": outcome.scalars[:n, 0], "test_error": outcome.scalars[:n, 1],
                "a": a_c @ w, "gamma": np.abs(a_c) @ w / math.sqrt(m), "w2_l1": np.abs(a_c) @ w,
                "v": v_c @ w, "nu": outcome.scalars[:n, 4:4 + K] @ w, "cd0": cd0_c @ w,
-               "displacement": 2.0 - 2.0 * (cd0_c @ w), "wbar2": ctt.sum(axis=(0, 1)) / m ** 2,
-               "_gram_min": np.linalg.eigvalsh(schur).min(axis=1)}
+               "displacement": 2.0 - 2.0 * (cd0_c @ w), "wbar2": (m + np.einsum("cd,ncd->n", pairs, cx)) / m ** 2}
+        if K == 1:   # eigenvalues of the Gram of (w_1..w_m) minus v v^T: 1 - C_o (m-1 times), 1 + (m-1) C_o - m v^2
+            co, v = cx[:, 0, 0], v_c[:, 0]
+            obs["_gram_min"] = np.minimum(1 - co if m > 1 else np.inf, 1 + (m - 1) * co - m * v * v)
+        else:
+            gram = cx + np.eye(K) * (1 - cx)                              # K = m: C_ij(t,t), unit diagonal
+            obs["_gram_min"] = np.linalg.eigvalsh(gram - v_c[:, :, None] * v_c[:, None, :]).min(axis=1)
         if per_neuron:
+            def pair(i, j, values):      # C_ij(t, .) from the class fields (values: (n, nF))
+                return values[:, fi["Cs"] + cls[i]] if i == j else values[:, fi["Cx"] + cls[i] * K + cls[j]]
+
             for i in range(m):
                 obs[f"a_{i + 1}"] = a_c[:, cls[i]]
             for i in range(m):
                 for j in range(m):
-                    obs[f"c0_{i + 1}_{j + 1}"] = gram(i, j, outcome.tracked[:n, :, 0])
+                    obs[f"c0_{i + 1}_{j + 1}"] = pair(i, j, outcome.tracked[:n, :, 0])
             for i in range(m):
                 for j in range(i + 1, m):
-                    obs[f"ctt_{i + 1}_{j + 1}"] = ctt[i, j]
+                    obs[f"ctt_{i + 1}_{j + 1}"] = pair(i, j, diag)
         return obs
 
     @staticmethod
