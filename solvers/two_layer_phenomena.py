@@ -29,6 +29,9 @@ PARAMETERS = (
     Param("eps", float, 0.1, "relative spacing of the compressed history", low=0, low_open=True, high=0.5),
     Param("gammas", tuple, (0.2, 0.3, 0.4, 0.5), "lazy fixed-second-layer runs: gamma0 values"),
     Param("lazy_t_max", float, 200.0, "lazy runs: final time", low=0, low_open=True),
+    Param("sgd_seeds", int, 0, "also run SGD on the real network (d = sgd_d, batch 100, lr 0.1) at the "
+          "smallest width with this many seeds (0: no simulation)", low=0),
+    Param("sgd_d", int, 200, "dimension of the SGD simulation", low=2),
 )
 
 
@@ -61,6 +64,16 @@ def phenomena(p, directory: Path, command: str) -> list[Path]:
                      "final_test_error": float(r["test_error"][-1]), "final_train_error": float(r["train_error"][-1]),
                      "final_gamma": float(r["gamma"][-1]), "final_a_v": float(r["a"][-1] * r["v"][-1]),
                      "status": r.solver["status"]})
+    sgd = None
+    if p["sgd_seeds"] > 0:
+        m = min(runs)
+        sgd = api.simulate("two-layer", m=m, init="mf", a0=1.0, t_max=p["horizon"] * m, dt=p["horizon"] * m / 120,
+                           simulation="sgd", sim_step=0.1, batch=100, d=p["sgd_d"], seeds=p["sgd_seeds"],
+                           progress=True, **{k: v for k, v in _common(p).items() if k not in ("scheme", "eps")})
+        for name in ("test_error", "train_error", "gamma"):
+            data[f"sgd_m{m}/{name}"] = sgd[name]
+            data[f"sgd_m{m}/{name}_stderr"] = sgd.stderr(name)
+        data[f"sgd_m{m}/t"] = sgd.t
     bayes = p["tau"] ** 2 / 2
     for key in rows[0]:
         if key != "status":
@@ -71,11 +84,11 @@ def phenomena(p, directory: Path, command: str) -> list[Path]:
     table = directory / "phenomena.h5"
     write_table(table, "two-layer", "phenomena", p, command, data, bayes_error=bayes, summary=summary)
     figure = directory / "phenomena.png"
-    _figure(p, runs, lazy, bayes).savefig(figure, dpi=90)
+    _figure(p, runs, lazy, bayes, sgd).savefig(figure, dpi=90)
     return [table, figure]
 
 
-def _figure(p, runs, lazy, bayes) -> Figure:
+def _figure(p, runs, lazy, bayes, sgd) -> Figure:
     fig = Figure(figsize=(12, 8), layout="constrained")
     (err, gam), (av, gap) = fig.subplots(2, 2)
     for m, r in runs.items():
@@ -87,6 +100,13 @@ def _figure(p, runs, lazy, bayes) -> Figure:
         av.plot(r["gamma"][late], np.sqrt(m) * r["v"][late], color=line.get_color(), label=f"m = {m}")
         gap.plot(r["gamma"][late], (r["test_error"] - r["train_error"])[late], color=line.get_color(),
                  label=f"mean-field init, m = {m}")
+    if sgd is not None:
+        m = min(runs)
+        x = sgd.t[1:] / m
+        for ax, names in ((err, ("test_error", "train_error")), (gam, ("gamma",))):
+            for name in names:
+                ax.errorbar(x, sgd[name][1:], yerr=sgd.stderr(name)[1:], fmt=".", ms=3, color="k", alpha=0.6,
+                            label=f"SGD {name}, m = {m}, d = {p['sgd_d']}" if name != "train_error" else None)
     err.axhline(bayes, color="0.5", ls=":", label="Bayes tau^2/2")
     err.set(xlabel="t / m", ylabel="error (1/2 MSE)", title="non-monotone test error, onset ~ m")
     gam.set(xlabel="t / m", ylabel="gamma = a / sqrt(m)", title="complexity grows on t ~ m")
