@@ -23,7 +23,7 @@ from dmft.result import Result
 from . import two_layer_kernel as kernel
 from . import two_layer_phenomena, two_layer_threshold
 
-MAX_UNIFORM_POINTS = 6000
+UNIFORM_MEMORY = 3e9   # bytes for the uniform scheme's history: 5 (N, N) float64 arrays per field
 DEFAULT_ALPHA = 0.3
 NEGATIVE_TRAIN_ERROR = 1e-5   # e_tr below -1e-5 e_tr(0) (beyond quadrature error near 0) = divergence
 
@@ -164,9 +164,13 @@ class TwoLayer(Model):
                                  f"initial relaxation rate of the mean neuron, alpha a(0)^2 (h'(0) + "
                                  f"(h'(1) - h'(0))/m), must be <= 1)")
         points = (UniformGrid.check(p["t_max"], p["dt"]) - 1) * (2 if p["richardson"] else 1) + 1
-        if p["scheme"] == "uniform" and points > MAX_UNIFORM_POINTS:
-            raise ParameterError(f"t_max/dt gives {points} time points; the uniform scheme allows at most "
-                                 f"{MAX_UNIFORM_POINTS} (memory): raise 'dt', lower 't_max' or use scheme=long-time")
+        a0, c0 = initial_data(p)
+        fields = kernel.field_index(1 if is_symmetric(a0, c0) else m)["count"]
+        max_points = int(math.sqrt(UNIFORM_MEMORY / (40 * fields)))
+        if p["scheme"] == "uniform" and points > max_points:
+            raise ParameterError(f"t_max/dt gives {points} time points (twice as many with richardson); the uniform "
+                                 f"scheme allows at most {max_points} here ({fields} two-time fields, "
+                                 f"{UNIFORM_MEMORY / 1e9:g} GB): raise 'dt', lower 't_max' or use scheme=long-time")
 
     def solve(self, p, run):
         if p["method"] != "dmft":
