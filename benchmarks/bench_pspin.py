@@ -25,13 +25,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
-import sys
 import time
 
 import numpy as np
 
-from common import fit_exponent, log, machine_info
+from common import fit_exponent, in_subprocess, log, machine_info
 
 SQRT2 = np.sqrt(2.0)
 LONG = {"dt": 0.05, "eps": 0.1, "richardson": True}
@@ -123,16 +121,6 @@ def _published_case() -> dict:
 CASES = {"uniform": _uniform_case, "long": _long_case, "published": _published_case}
 
 
-def _in_subprocess(case: str, *args) -> dict:
-    """Run CASES[case](*args) in a fresh interpreter; add its peak resident memory."""
-    code = (f"import json, resource, sys; sys.path.insert(0, 'benchmarks'); import bench_pspin as b; "
-            f"out = b.CASES[{case!r}](*{args!r}); "
-            f"out['peak_rss_mb'] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024; "
-            f"print(json.dumps(out))")
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    return json.loads(done.stdout.strip().splitlines()[-1])
-
-
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--part", choices=("uniform", "long", "published", "all"), default="all")
@@ -145,9 +133,9 @@ def main(argv=None):
         rows = []
         for n_t in sizes:
             log(f"uniform N_t={n_t}")
-            row = {"n_t": n_t, "numba": _in_subprocess("uniform", n_t, "numba")}
+            row = {"n_t": n_t, "numba": in_subprocess("bench_pspin", "uniform", n_t, "numba")}
             if n_t <= args.numpy_max:
-                row["numpy"] = _in_subprocess("uniform", n_t, "numpy")
+                row["numpy"] = in_subprocess("bench_pspin", "uniform", n_t, "numpy")
                 row["speedup"] = row["numpy"]["seconds"] / row["numba"]["seconds"]
                 row["energy_diff"] = abs(row["numpy"]["energy_end"] - row["numba"]["energy_end"])
             rows.append(row)
@@ -159,7 +147,7 @@ def main(argv=None):
         if args.part in (part, "all"):
             log(f"{part} ...")
             start = time.perf_counter()
-            out[part] = _in_subprocess(part)
+            out[part] = in_subprocess("bench_pspin", part)
             out[part]["process_seconds"] = time.perf_counter() - start
     print(json.dumps(out, indent=1))
 

@@ -22,12 +22,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
-import sys
 
 import numpy as np
 
-from common import fit_exponent, log, machine_info
+from common import fit_exponent, in_subprocess, log, machine_info
 
 FIG4 = dict(m=64, alpha=0.3, tau=0.3, h=(0.9, 0.0, 1 / 6), target="single-index", init="mf", a0=1.0)
 
@@ -143,16 +141,6 @@ def _long_case(dt: float, eps: float) -> dict:
 CASES = {"uniform": _uniform_case, "long": _long_case}
 
 
-def _in_subprocess(case: str, *args) -> dict:
-    """Run CASES[case](*args) in a fresh interpreter; add its peak resident memory."""
-    code = (f"import json, resource, sys; sys.path.insert(0, 'benchmarks'); import bench_two_layer as b; "
-            f"out = b.CASES[{case!r}](*{args!r}); "
-            f"out['peak_rss_mb'] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024; "
-            f"print(json.dumps(out))")
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    return json.loads(done.stdout.strip().splitlines()[-1])
-
-
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--part", choices=("uniform", "fig4", "all"), default="all")
@@ -165,9 +153,9 @@ def main(argv=None):
         rows = []
         for n in sizes:
             log(f"uniform N_t={n}")
-            row = {"n_t": n, "numba": _in_subprocess("uniform", n, "numba")}
+            row = {"n_t": n, "numba": in_subprocess("bench_two_layer", "uniform", n, "numba")}
             if n <= args.numpy_max:
-                row["numpy"] = _in_subprocess("uniform", n, "numpy")
+                row["numpy"] = in_subprocess("bench_two_layer", "uniform", n, "numpy")
                 row["same_test_error"] = abs(row["numpy"]["test_error_end"] - row["numba"]["test_error_end"]) < 1e-12
             rows.append(row)
         numpy_rows = [r for r in rows if "numpy" in r]
@@ -177,9 +165,9 @@ def main(argv=None):
                                                          [r["numpy"]["seconds"] for r in numpy_rows], min_size=400)}
     if args.part in ("fig4", "all"):
         log("fig4 (dt 0.2, eps 0.1)")
-        fast = _in_subprocess("long", 0.2, 0.1)
+        fast = in_subprocess("bench_two_layer", "long", 0.2, 0.1)
         log("fig4 reference (dt 0.1, eps 0.05)")
-        ref = _in_subprocess("long", 0.1, 0.05)
+        ref = in_subprocess("bench_two_layer", "long", 0.1, 0.05)
         out["fig4"] = {
             "fast": {k: fast[k] for k in ("seconds", "peak_rss_mb", "max_history_points", "status")},
             "reference": {k: ref[k] for k in ("seconds", "peak_rss_mb", "max_history_points", "status")},

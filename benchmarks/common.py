@@ -1,8 +1,10 @@
 """Helpers shared by the benchmark scripts: stderr logging, machine description, exponent fits."""
 from __future__ import annotations
 
+import json
 import os
 import platform
+import subprocess
 import sys
 
 import numpy as np
@@ -52,3 +54,14 @@ def machine_info():
                              if k in os.environ},
         "loadavg": loadavg(),
     }
+
+
+def in_subprocess(module: str, case: str, *args) -> dict:
+    """Run ``module.CASES[case](*args)`` (a script in benchmarks/) in a fresh interpreter, so that
+    its peak resident memory (added as ``peak_rss_mb``) is its own; returns its JSON result."""
+    code = (f"import json, resource, sys; sys.path.insert(0, 'benchmarks'); import {module} as b; "
+            f"out = b.CASES[{case!r}](*{args!r}); "
+            f"out['peak_rss_mb'] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024; "
+            f"print(json.dumps(out))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])
