@@ -110,7 +110,7 @@ def rates_numpy(r, tau, X, H, VT, Y, P, out, out_diag, out_state, scalars, targe
             dv -= wgt * mem_v / m
         out_state[c], out_state[K + c] = (da if P[4] > 0.5 else 0.0), dv
     sc, sr = np.empty(r + 1), np.empty(r + 1)
-    sigma_rows(r, X, Y, P, sc, sr)
+    sigma_rows(r, X, Y, P, sc, sr, r)
     scalars[:4] = (-0.5 * X[CA, r, r], 0.5 * sc[r], rbar_a, ab / m * (a[r] ** 2).max() * h[0])
     scalars[4:4 + K] = nu
 

@@ -115,14 +115,14 @@ def _lin(ga, gb, xa, xb, w):
 
 
 @njit(cache=True)
-def sigma_rows(r, X, Y, P, sig_c, sig_r):
-    """Sigma_C(t, s) and Sigma_R(t, s) (C.20) for t = tau_r and s = tau_0..tau_r (s = t: the limit
-    s -> t-, R_ii(t, t-) = 1)."""
+def sigma_rows(r, X, Y, P, sig_c, sig_r, start=0):
+    """Sigma_C(t, s) and Sigma_R(t, s) (C.20) for t = tau_r and s = tau_start..tau_r (s = t: the
+    limit s -> t-, R_ii(t, t-) = 1)."""
     ab, m, tau2, phi2, train_a, K, counts, h, ph = _unpack(P)
     pt = 0.0
     for c in range(K):
         pt += counts[c] * Y[r, c] * _poly(ph, Y[r, K + c])[0] / m
-    for s in range(r + 1):
+    for s in range(start, r + 1):
         ps = 0.0
         for c in range(K):
             ps += counts[c] * Y[s, c] * _poly(ph, Y[s, K + c])[0] / m
@@ -318,7 +318,7 @@ def rates(r, tau, X, H, VT, Y, P, out, out_diag, out_state, scalars, targets, tl
         out_state[K + c] = dv
     sc = np.empty(r + 1)
     sr = np.empty(r + 1)
-    sigma_rows(r, X, Y, P, sc, sr)
+    sigma_rows(r, X, Y, P, sc, sr, r)     # only Sigma_C(t, t) (the test error) is needed here
     fast = 0.0
     for c in range(K):
         fast = max(fast, ab / m * Y[r, c] ** 2 * (h[0] if len(h) > 0 else 0.0))
