@@ -2,6 +2,8 @@
 symmetries, dt order, causality/PSD, the train error two ways, the long-time scheme, divergence
 and bad input.  Large-width limits: tests/test_two_layer_limits.py; simulations:
 tests/test_two_layer_simulator.py and test_two_layer_validation.py."""
+import functools
+
 import numpy as np
 import pytest
 
@@ -16,15 +18,8 @@ SETTING1 = dict(m=4, alpha_bar=1.5, tau=1.0, h=(0.1, 0.5), target="noise", a_ini
 
 
 @pytest.fixture(scope="module")
-def solve():
-    cache = {}
-
-    def run(**kw):
-        key = tuple(sorted(kw.items()))
-        if key not in cache:
-            cache[key] = dmft.solve("two-layer", **kw)
-        return cache[key]
-    return run
+def solve(cached_solve):
+    return functools.partial(cached_solve, "two-layer")
 
 
 def test_initial_values_are_the_closed_forms(solve):
