@@ -78,6 +78,19 @@ def fill_cells(X, H, VT, tau, r):
 
 
 @njit(cache=True)
+def linear_cells(g, tau, r):
+    """Mean and slope on every cell k < r of g known at the kept times tau_0..tau_r and linear
+    between them: the slow factor of the cell-integral quadrature (arrays of length max(r, 1))."""
+    n = max(r, 1)
+    mean = np.empty(n)
+    slope = np.empty(n)
+    for k in range(r):
+        mean[k] = 0.5 * (g[k] + g[k + 1])
+        slope[k] = (g[k + 1] - g[k]) / (tau[k + 1] - tau[k])
+    return mean, slope
+
+
+@njit(cache=True)
 def prune_mask(tau, L, t_now, eps, protected, keep):
     """Greedy choice of the kept times (see the module docstring); returns the new L."""
     keep[:L] = True

@@ -20,7 +20,7 @@ from numba import njit
 
 from dmft.extrapolate import richardson
 from dmft.grid import UniformGrid
-from dmft.history import History, history_capacity, march_history
+from dmft.history import History, history_capacity, linear_cells, march_history
 from dmft.model import Model, Param, ParameterError, Tool
 from dmft.result import Result
 from dmft.twotime import Correlation, Response
@@ -67,16 +67,8 @@ def rates(r, tau, X, H, VT, Y, params, out, out_diag, out_state, scalars):
         f1, f2 = _f1_f2(c, X[0, r, s])
         slow_a[s] = f2 * X[1, r, s]
         slow_f[s] = f1
-    a_bar = np.empty(max(r, 1))     # slow factors on cell k: mean and slope (linear in s)
-    a_slope = np.empty(max(r, 1))
-    f_bar = np.empty(max(r, 1))
-    f_slope = np.empty(max(r, 1))
-    for k in range(r):
-        w = tau[k + 1] - tau[k]
-        a_bar[k] = 0.5 * (slow_a[k] + slow_a[k + 1])
-        a_slope[k] = (slow_a[k + 1] - slow_a[k]) / w
-        f_bar[k] = 0.5 * (slow_f[k] + slow_f[k + 1])
-        f_slope[k] = (slow_f[k + 1] - slow_f[k]) / w
+    a_bar, a_slope = linear_cells(slow_a, tau, r)     # slow factors on cell k: mean and slope
+    f_bar, f_slope = linear_cells(slow_f, tau, r)
     mem_c = np.empty(r + 1)
     mem_r = np.empty(r + 1)
     for b in range(r + 1):

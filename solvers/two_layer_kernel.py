@@ -28,6 +28,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from dmft.history import linear_cells
+
 FAST = {"reassoc", "contract"}
 
 
@@ -153,17 +155,8 @@ def complete(r, tau, X, H, VT, Y, P):
     sc = np.empty(r + 1)
     sr = np.empty(r + 1)
     sigma_rows(r, X, Y, P, sc, sr)
-    n = max(r, 1)
-    rbar = np.empty(n)
-    rsl = np.empty(n)
-    cbar = np.empty(n)
-    csl = np.empty(n)
-    for k in range(r):
-        w = tau[k + 1] - tau[k]
-        rbar[k] = 0.5 * (sr[k] + sr[k + 1])
-        rsl[k] = (sr[k + 1] - sr[k]) / w
-        cbar[k] = 0.5 * (sc[k] + sc[k + 1])
-        csl[k] = (sc[k + 1] - sc[k]) / w
+    rbar, rsl = linear_cells(sr, tau, r)
+    cbar, csl = linear_cells(sc, tau, r)
     X[RHO, r, r] = -sr[r]
     if r == 0:
         X[CA, 0, 0] = -sc[0]
@@ -231,12 +224,8 @@ def rates(r, tau, X, H, VT, Y, P, out, out_diag, out_state, scalars, targets, tl
     mc_bar = np.zeros((ng, n))
     mc_sl = np.zeros((ng, n))
     for g in range(ng):
-        for k in range(r):
-            w = tau[k + 1] - tau[k]
-            mr_bar[g, k] = 0.5 * (MR[g, k] + MR[g, k + 1])
-            mr_sl[g, k] = (MR[g, k + 1] - MR[g, k]) / w
-            mc_bar[g, k] = 0.5 * (MC[g, k] + MC[g, k + 1])
-            mc_sl[g, k] = (MC[g, k + 1] - MC[g, k]) / w
+        mr_bar[g], mr_sl[g] = linear_cells(MR[g], tau, r)
+        mc_bar[g], mc_sl[g] = linear_cells(MC[g], tau, r)
     rbar_a = 1.0
     for k in range(r):
         rbar_a += H[0, RHO, r, k]
