@@ -121,7 +121,11 @@ class TwoLayer(Model):
                                two_layer_phenomena.PARAMETERS, two_layer_phenomena.phenomena),
              "threshold": Tool("threshold", "interpolation threshold alpha*_GF(gamma0) from lz2 relaxation times "
                                "t_rel (e_tr < eps_rel tau^2) and the fit t_rel = c (alpha* - alpha)^-2: table and figure",
-                               two_layer_threshold.PARAMETERS, two_layer_threshold.threshold)}
+                               two_layer_threshold.PARAMETERS, two_layer_threshold.threshold),
+             "frozen-threshold": Tool("frozen-threshold", "App. H: interpolation threshold alpha_bar_GF(m) with the "
+                                      "second layer frozen at a = 1 (pure noise), from SymmDMFT relaxation times "
+                                      "in t/m and the fit t_rel = c m (alpha_bar_GF - alpha_bar)^-2",
+                                      two_layer_threshold.FROZEN_PARAMETERS, two_layer_threshold.frozen_threshold)}
     order_parameters = {
         "C_d, C_o, R_d, R_o": "SymmDMFT correlations and responses (same / distinct neurons)",
         "C_<i>_<j>, R_<i>_<j>": "general m: C_ij(t,s), R_ij(t,s)",

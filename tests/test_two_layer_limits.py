@@ -248,3 +248,21 @@ def test_threshold_tool_writes_table_and_figure(tmp_path):
         t_rel = f["t_rel"][:]
         assert np.all(np.isfinite(t_rel)) and np.all(np.diff(t_rel) > 0)   # slower towards alpha*
         assert f.attrs["alpha_star"] > 0.3
+
+
+def test_frozen_threshold_tool_finds_the_app_h_threshold(tmp_path):
+    # App. H: a = 1 frozen, pure noise, tau = 1, h = 0.3z + z^2/2: alpha_bar_GF(infinity) ~ 1.18 (paper, Figs. 32-33)
+    p = resolve(thr.FROZEN_PARAMETERS, dict(m=(64,), alpha_bar=(0.6, 0.7, 0.8), t_max=50.0), "test")
+    paths = thr.frozen_threshold(p, tmp_path, "test")
+    assert [x.name for x in paths] == ["frozen_threshold.h5", "frozen_threshold.png"]
+    with h5py.File(paths[0]) as f:
+        t_rel, star = f["t_rel"][0], f.attrs["alpha_bar_GF"]
+    assert np.all(np.diff(t_rel) > 0)            # slower relaxation closer to the threshold
+    assert star == pytest.approx(1.18, abs=0.03)  # measured 1.178 here (m = 1024, 5 alpha_bars: 1.178)
+
+
+def test_frozen_threshold_rejects_bad_widths(tmp_path):
+    for m in ((1,), (64.5,)):
+        p = resolve(thr.FROZEN_PARAMETERS, dict(m=m), "test")
+        with pytest.raises(ParameterError, match="parameter 'm'"):
+            thr.frozen_threshold(p, tmp_path, "test")
