@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 from . import api
+from .config import read_config
 from .model import ParameterError
 from .registry import get_model
 from .store import StoreError
@@ -223,10 +224,23 @@ def cmd_tool(args) -> int:
     return 0
 
 
+def _model_from_config(args) -> None:
+    """``dmft solve --config X.toml [key=value ...]``: without a model name (the first positional is
+    absent or a key=value) the model is the config's ``model = "..."``."""
+    if args.model is not None and "=" not in args.model:
+        return
+    if args.model is not None:
+        args.params.insert(0, args.model)
+    model = read_config(args.config)[0] if args.config else None
+    if model is None:
+        raise UsageError("give a model name (see `dmft models`) or a --config whose TOML sets model = \"...\"")
+    args.model = model
+
+
 # ---------------------------------------------------------------- parser
 
 def _add_model_args(p):
-    p.add_argument("model", help="model name (see `dmft models`)")
+    p.add_argument("model", nargs="?", help="model name (see `dmft models`; may be left to --config's model = ...)")
     p.add_argument("params", nargs="*", metavar="key=value", help="model parameters")
     p.add_argument("--config", metavar="FILE.toml", help="TOML file with parameters")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -319,6 +333,8 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     try:
         args = build_parser().parse_args(argv)
+        if hasattr(args, "params") and hasattr(args, "config") and args.verb != "tool":
+            _model_from_config(args)
         args.command = "dmft " + shlex.join(argv)
         return args.func(args)
     except (UsageError, ParameterError, StoreError, FileNotFoundError, FileExistsError) as exc:

@@ -494,3 +494,25 @@ def test_solve_onto_a_directory_is_a_usage_error(capsys, tmp_path):
 def test_plot_to_unsupported_format_is_a_usage_error(capsys, tmp_path, solved):
     code, _, err = run(capsys, "plot", solved, "-o", tmp_path / "fig.h5")
     assert_usage_error(code, err, "fig.h5")
+
+
+def test_model_name_may_come_from_the_config(capsys, tmp_path):
+    config = tmp_path / "c.toml"
+    config.write_text(f'model = "{MODEL}"\nalpha = 3.0\n')
+    out_path = tmp_path / "o.h5"
+    code, _, err = run(capsys, "solve", "--config", config, *SMALL, "--quiet", "-o", out_path)
+    assert code == 0, err
+    r = dmft.load(out_path)
+    assert r.model == MODEL and r.params["alpha"] == 3.0 and r.params["t_max"] == 2.0
+    code, _, err = run(capsys, "solve", "--config", config, "-o", tmp_path / "p.h5", "--quiet")
+    assert code == 0, err
+
+
+def test_model_missing_without_config_model(capsys, tmp_path):
+    config = tmp_path / "c.toml"
+    config.write_text('alpha = 3.0\n')
+    code, _, err = run(capsys, "solve", "--config", config, "-o", tmp_path / "o.h5")
+    assert_usage_error(code, err, "model name", "--config")
+    code, _, err = run(capsys, "solve", "-o", tmp_path / "o.h5")
+    assert_usage_error(code, err, "model name")
+    assert files(tmp_path) == ["c.toml"]
