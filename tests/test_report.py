@@ -1,6 +1,7 @@
 """validation.report.write_report on a small real validation (linear regression, gd)."""
 import json
 import re
+import warnings
 
 import pytest
 
@@ -83,3 +84,12 @@ def test_text_is_escaped(validation, tmp_path):
     page = write_report(tmp_path, compare(odd, validation.simulations)).read_text()
     assert "<b>model</b>" not in page and "&lt;b&gt;model&lt;/b&gt;" in page
     assert "a&amp;b" in page and "&lt;x&gt;" in page
+
+
+def test_observable_with_zero_difference_is_drawn_without_warning(validation, tmp_path):
+    # e.g. v = 0 exactly in theory and simulation (pure noise): a log axis would have nothing to show
+    exact = compare(validation.simulations[0], validation.simulations[:1])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        page = write_report(tmp_path, exact).read_text()
+    assert page.count(IMG) == FIGURES_PER_OBSERVABLE * len(exact.observables)

@@ -104,8 +104,9 @@ def _size_figure(validation: Validation, name: str, rows: list[Comparison]) -> F
     """(c) max |theory - simulation| (log-log) and max |z| against d."""
     fig = Figure(figsize=(4, 3.6), layout="constrained")
     top, bottom = fig.subplots(2, 1, sharex=True, height_ratios=(2, 1))
-    d = [c.d for c in rows]
-    top.loglog(d, [c.max_abs_diff for c in rows], "o-", color="C0")
+    d, diffs = [c.d for c in rows], [c.max_abs_diff for c in rows]
+    top.plot(d, diffs, "o-", color="C0")
+    top.set_yscale("log" if max(diffs) > 0 else "linear")   # log only if there is something to show
     slope = validation.trend(name)
     top.set(ylabel="max |theory - sim|",
             title=f"{name}: finite size" + ("" if slope is None else f" (slope {slope:.2f})"))
