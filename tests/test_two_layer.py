@@ -185,3 +185,12 @@ def test_phenomena_tool_shows_the_papers_claims(tmp_path):
         assert np.all(np.abs(f["summary/final_a_v"][()] - 1) < 0.15)   # a v -> 1
         assert np.all(f["summary/final_train_error"][()] < 0.01)
         assert np.all(np.diff(f["lazy_gap"][()]) > 0)      # lazy fixed-gamma gap grows with gamma
+
+
+def test_stop_after_interpolation_says_so():
+    # Fig. 4 at m = 16: e_tr -> 0 near t = 18 m; the long-time scheme's floor (~1e-5) then trips the guard
+    r = dmft.solve("two-layer", m=16, alpha=0.3, tau=0.3, h=(0.9, 0.0, 1 / 6), init="mf", t_max=400.0, dt=0.2,
+                   scheme="long-time", eps=0.1)
+    status = r.solver["status"]
+    assert "diverged at t=" in status and "interpolation" in status, status
+    assert 250 < r.t[-1] < 300 and r["train_error"][-1] < 1e-4 and r["gamma"][-1] > 0.47
