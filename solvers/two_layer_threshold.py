@@ -121,14 +121,16 @@ def frozen_threshold(params, directory: Path, command: str) -> list[Path]:
         raise ParameterError(f"parameter 'm' must hold integer widths >= 2 (got {params['m']})")
     widths = widths.astype(int)
     plans = {m: [_frozen(params, m, alpha_bar) for alpha_bar in alpha_bars] for m in widths}  # all checked first
-    fits, t_rels, last = [], [], None
+    level = params["eps_rel"] * params["tau"] ** 2
+    fits, t_rels, statuses, last = [], [], [], None
     for m in widths:
         runs = [two_layer.TwoLayer().solve(p, Run(f"frozen-{m}-{p['alpha_bar']}", progress=True,
                                                   description=f"a=1 m={m} alpha_bar={p['alpha_bar']:g}"))
                 for p in plans[m]]
-        t, curves, t_rel = _relaxation(runs, params["eps_rel"] * params["tau"] ** 2, float(m))
+        t, curves, t_rel = _relaxation(runs, level, float(m))
         fits.append(fit_threshold(alpha_bars, t_rel))
         t_rels.append(t_rel)
+        statuses += [f"m={m} alpha_bar={a:g}: {r.solver['status']}" for a, r in zip(alpha_bars, runs)]
         last = (m, runs, t, curves, t_rel)
     m, runs, t, curves, t_rel = last
     per_m = {key: np.array([f[key] for f in fits]) for key in fits[0]}
@@ -140,10 +142,10 @@ def frozen_threshold(params, directory: Path, command: str) -> list[Path]:
                 {"alpha_bar": alpha_bars, "m": widths, "t_rel": np.array(t_rels), "t": t, "train_error": curves,
                  **{f"{key}_per_m": value for key, value in per_m.items()}},
                 alpha_bar_GF_inf=inf, alpha_bar_GF=float(star[-1]),
-                status="; ".join(f"alpha_bar={a:g}: {r.solver['status']}" for a, r in zip(alpha_bars, runs)))
+                status="; ".join(statuses))
     figure = directory / "frozen_threshold.png"
     fig, (left, right) = _figure()
-    _panels(left, right, "alpha_bar", alpha_bars, runs, t_rel, fits[-1], params["eps_rel"], float(m))
+    _panels(left, right, "alpha_bar", alpha_bars, runs, t_rel, fits[-1], level, float(m))
     left.set_title(f"a = 1 frozen, m = {m}, tau = {params['tau']:g}")
     extra = f", alpha_bar_GF(inf) = {inf:.4f}" if np.isfinite(inf) else ""
     fig.suptitle(f"App. H interpolation threshold, h = {params['h']}: alpha_bar_GF(m = {m}) = {star[-1]:.4f}{extra}")
@@ -192,12 +194,12 @@ def _figure():
     return fig, fig.subplots(1, 2)
 
 
-def _panels(left, right, name, values, runs, t_rel, fit, eps_rel, unit):
+def _panels(left, right, name, values, runs, t_rel, fit, level, unit):
     """e_tr against t/unit per scanned value (left); t_rel against the distance to the fitted threshold with
     the exponent-2 law (right)."""
     for value, r in zip(values, runs):
         left.semilogy(r.t / unit, np.clip(r["train_error"], 1e-16, None), label=f"{name} = {value:g}")
-    left.axhline(eps_rel, color="0.6", ls=":", label="eps_rel")
+    left.axhline(level, color="0.6", ls=":", label="eps_rel tau^2")
     left.set(xlabel="t" if unit == 1 else "t / m", ylabel="e_tr")
     left.legend(fontsize="small")
     ok = np.isfinite(t_rel)
