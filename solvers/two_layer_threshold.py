@@ -26,6 +26,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from scipy.optimize import curve_fit
 
+from dmft import api
 from dmft.model import Param, ParameterError, resolve
 from dmft.run import Run
 from dmft.store import write_table
@@ -124,9 +125,7 @@ def frozen_threshold(params, directory: Path, command: str) -> list[Path]:
     level = params["eps_rel"] * params["tau"] ** 2
     fits, t_rels, statuses, last = [], [], [], None
     for m in widths:
-        runs = [two_layer.TwoLayer().solve(p, Run(f"frozen-{m}-{p['alpha_bar']}", progress=True,
-                                                  description=f"a=1 m={m} alpha_bar={p['alpha_bar']:g}"))
-                for p in plans[m]]
+        runs = [api.solve("two-layer", progress=True, **given) for given in plans[m]]
         t, curves, t_rel = _relaxation(runs, level, float(m))
         fits.append(fit_threshold(alpha_bars, t_rel))
         t_rels.append(t_rel)
@@ -180,13 +179,11 @@ def _lz2(params, alpha):
 
 
 def _frozen(params, m, alpha_bar) -> dict:
-    """The checked parameters of one App. H run: SymmDMFT, a = 1 frozen, pure noise, times t/m scaled by m."""
+    """The parameters of one App. H run (SymmDMFT, a = 1 frozen, pure noise, times t/m scaled by m), checked."""
     given = {"m": int(m), "alpha_bar": alpha_bar, "tau": params["tau"], "h": params["h"], "target": "noise",
              "init": "mf", "a0": 1.0, "train_a": False, "t_max": params["t_max"] * m, "dt": params["dt"] * m}
-    model = two_layer.TwoLayer()
-    p = resolve(model.parameters, given, "tool 'frozen-threshold'")
-    model.check(p)
-    return p
+    api.check_params("two-layer", **given)
+    return given
 
 
 def _figure():
